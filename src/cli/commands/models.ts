@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { listModels } from '../../models/node/zoo-loader.js';
+import { printJson } from '../util.js';
+
+export function registerModels(program: Command): void {
+  const models = program.command('models').description('list and fetch classifier models');
+  models.command('list')
+    .description('every model adv2 knows: dataset, architecture, input shape, classes, test accuracy, whether present')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => {
+      const rows = listModels().map(({ entry, json }) => ({
+        name: entry.name,
+        dataset: entry.dataset,
+        arch: entry.arch.family,
+        inputShape: json?.arch.inputShape ?? ('inputShape' in entry.arch ? entry.arch.inputShape : [224, 224, 3]),
+        classes: json?.classNames.length ?? ('numClasses' in entry.arch ? entry.arch.numClasses : 1000),
+        testAccuracy: json?.card.testAccuracy ?? null,
+        present: json !== null,
+        description: entry.description,
+      }));
+      if (opts.json) { printJson(rows); return; }
+      const line = (c: string[]): string => `${c[0]!.padEnd(20)}${c[1]!.padEnd(22)}${c[2]!.padEnd(10)}${c[3]!.padEnd(12)}${c[4]!.padEnd(9)}${c[5]!.padEnd(9)}${c[6]}\n`;
+      process.stdout.write(line(['name', 'dataset', 'arch', 'input', 'classes', 'test acc', 'present']));
+      for (const r of rows) {
+        process.stdout.write(line([r.name, r.dataset, r.arch, r.inputShape.join('×'), String(r.classes),
+          r.testAccuracy === null ? '-' : `${(100 * r.testAccuracy).toFixed(2)}%`, r.present ? 'yes' : 'no']));
+      }
+    });
+}

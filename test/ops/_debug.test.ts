@@ -1,0 +1,15 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { surrogateRelu, surrogateReluSmooth, sigmoid, logSoftmax } from '../../src/engine/ops/index.js';
+import { checkGradient, checkSecondOrder, randomTensor, sandwich } from '../helpers/fd.js';
+import { it } from "vitest"; it("dbg", async () => { await tf.setBackend("cpu");
+const z = tf.tidy(() => { const r = randomTensor([2,3,2], 21); return tf.mul(tf.sign(r), tf.add(tf.mul(tf.abs(r), 0.98), 0.02)); });
+console.log('h 2nd', checkSecondOrder(surrogateRelu({kind:'h'}), z, { eps: 2e-3 }));
+console.log('sig 2nd', checkSecondOrder(surrogateRelu({kind:'sigmoid', beta: 5}), z, { eps: 2e-3 }));
+console.log('exact 2nd', checkSecondOrder(surrogateRelu({kind:'exact'}), z, { eps: 2e-3 }));
+const w = randomTensor([2,3,2], 12);
+console.log('h 1st', checkGradient((x) => tf.sum(tf.mul(surrogateReluSmooth({kind:'h'})(x), w)), z, { eps: 2e-3 }));
+const x = randomTensor([3, 5], 1, -2, 2);
+console.log('stock logsoftmax', checkSecondOrder((a) => tf.square(tf.logSoftmax(a)), x));
+console.log('safe logsoftmax', checkSecondOrder((a) => tf.square(logSoftmax(a)), x));
+});
