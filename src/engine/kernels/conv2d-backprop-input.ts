@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { KernelIO, type Float } from './io.js';
 import { cachedFilter, clearFilterCaches, sweepFilterCache, trimFilterCache } from './filter-cache.js';
+import { convValid, padNHWC } from './cpu-conv.js';
 
 /** One output phase along one spatial axis. */
 export interface AxisPhase {
@@ -155,6 +156,7 @@ export function conv2dBackpropInputNHWC(io: KernelIO, a: BackpropInputArgs): tf.
 
   sweepFilterCache(io);
   try {
+    if (io.cpu !== null) return cpuPhases(io, dy, filter, g, work);
     if (g.sh === 1 && g.sw === 1) return phaseConv(io, dy, filter, g, work[0]!);
     const dx = io.alloc(outShape, 'float32', !complete);
     try {
@@ -173,14 +175,34 @@ export function conv2dBackpropInputNHWC(io: KernelIO, a: BackpropInputArgs): tf.
   }
 }
 
-/** One phase: a stride-1 Conv2D of (a window of) dy with the cached sub-filter -> [n, ph.size, pw.size, ci]. */
-function phaseConv(io: KernelIO, dy: tf.TensorInfo, filter: tf.TensorInfo, g: Geometry, { ph, pw }: Phase): tf.TensorInfo {
+function subFilterFor(io: KernelIO, filter: tf.TensorInfo, g: Geometry, { ph, pw }: Phase): tf.TensorInfo {
   const subShape = [ph.taps.length, pw.taps.length, g.co, g.ci];
-  const wsub = cachedFilter(io, filter, `${ph.taps}|${pw.taps}`, subShape.reduce((a, b) => a * b, 1), () => {
+  return cachedFilter(io, filter, `${ph.taps}|${pw.taps}`, subShape.reduce((a, b) => a * b, 1), () => {
     const info = io.alloc(subShape);
     subFilter(io.f32(filter), g.kw, g.ci, g.co, ph.taps, pw.taps, io.f32(info));
     return info;
   });
+}
+
+/** cpu: every phase with the tiled JS loop, written in place into dx. */
+function cpuPhases(io: KernelIO, dy: tf.TensorInfo, filter: tf.TensorInfo, g: Geometry, work: Phase[]): tf.TensorInfo {
+  const dx = io.alloc([g.n, g.h, g.w, g.ci], 'float32', true);
+  const out = io.f32(dx);
+  for (const phase of work) {
+    const { ph, pw } = phase;
+    const wsub = io.f32(subFilterFor(io, filter, g, phase));
+    const xp = padNHWC(io.f32(dy), g.n, g.oh, g.ow, g.co, ph.first, ph.count, pw.first, pw.count,
+      ph.padBefore, ph.padAfter, pw.padBefore, pw.padAfter);
+    convValid(xp.data, g.n, xp.h, xp.w, g.co, wsub, ph.taps.length, pw.taps.length, g.ci,
+      out, g.h, g.w, ph.p, pw.p, g.sh, g.sw);
+  }
+  return dx;
+}
+
+/** One phase: a stride-1 Conv2D of (a window of) dy with the cached sub-filter -> [n, ph.size, pw.size, ci]. */
+function phaseConv(io: KernelIO, dy: tf.TensorInfo, filter: tf.TensorInfo, g: Geometry, phase: Phase): tf.TensorInfo {
+  const { ph, pw } = phase;
+  const wsub = subFilterFor(io, filter, g, phase);
   // dy window: a copy only when the phase does not read all of dy
   let x = dy;
   const crop = ph.first !== 0 || ph.count !== g.oh || pw.first !== 0 || pw.count !== g.ow;

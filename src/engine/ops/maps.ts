@@ -22,7 +22,10 @@ export function channelMax(x: tf.Tensor, keepDims = true): tf.Tensor {
   const c = x.shape[x.rank - 1]!;
   return tf.tidy(() => {
     let m: tf.Tensor;
-    if (c <= CHAIN_MAX_CHANNELS) {
+    if (c === 1) {
+      // tf.split into one piece breaks SplitV's gradient under nesting
+      m = x;
+    } else if (c <= CHAIN_MAX_CHANNELS) {
       const parts = tf.split(x, c, -1);
       m = parts[0]!;
       for (let i = 1; i < c; i++) m = exactMax(m, parts[i]!);

@@ -1,0 +1,28 @@
+/**
+ * The common interpreter interface (Captum-style: one file per method). An interpreter turns
+ * images x ∈ [0,1] and classes into attribution maps in [0,1], shape [N, h, w]. It exists twice:
+ * `explain` for people (the exact model) and `attackMap` for attacks, a differentiable function of
+ * x (gradient-family methods through the model's smoothed-gradient mode).
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { Classifier } from '../models/classifier.js';
+
+export interface Interpreter {
+  readonly name: string;
+  readonly model: Classifier;
+  /** [h, w] of the maps this interpreter produces for its model */
+  mapShape(): [number, number];
+  /** maps of the exact model, [N, h, w] in [0,1] (no gradient intended) */
+  explain(x: tf.Tensor4D, classes: readonly number[]): tf.Tensor3D;
+  /** the map as a differentiable function of x, for use inside tf.grad */
+  attackMap(x: tf.Tensor4D, classes: readonly number[]): tf.Tensor3D;
+}
+
+export function checkClasses(model: Classifier, x: tf.Tensor, classes: readonly number[]): void {
+  if (classes.length !== x.shape[0]) throw new Error(`${classes.length} classes given for a batch of ${x.shape[0]} images`);
+  for (const c of classes) {
+    if (!Number.isInteger(c) || c < 0 || c >= model.numClasses) {
+      throw new Error(`class ${c} is out of range for model '${model.name}' (0..${model.numClasses - 1})`);
+    }
+  }
+}
