@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'models/**', 'out/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'models/**', 'out/**', 'coverage/**', 'scratch/**', 'logs/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, useBackend } from './helpers/backends.js';
 import { expectNoLeak } from './helpers/leak.js';
 import {
-  adv2KernelActive, clearAdv2KernelCaches, registerAdv2Kernels, runStockKernel, stockKernel, stockKernelsRequested,
+  adv2KernelActive, clearAdv2KernelCaches, filterCacheStats, registerAdv2Kernels, runStockKernel, stockKernel, stockKernelsRequested,
   unregisterAdv2Kernels,
 } from '../src/engine/kernels/index.js';
 
@@ -194,13 +194,28 @@ for (const backend of TEST_BACKENDS) {
         expect(relErr({ shape: out.shape, values: out.dataSync() as Float32Array, dtype: 'float32' }, ref)).toBeLessThanOrEqual(TOL);
         out.dispose();
       }
-      // a new filter with other values must not hit the cache of the old one
+      const cached = filterCacheStats(tf.backend()).entries;
+      expect(cached).toBeGreaterThanOrEqual(1);
+      // a new filter with other values must not hit the cache of the old one, whose entry goes
+      // once it is disposed
       const w2 = tf.mul(w, -2);
       const ref2 = cpuStock('Conv2DBackpropInput', { dy: d.dy, filter: { ...d.w, values: d.w.values.map((v) => v * -2) } }, { ...d.attrs, inputShape: d.x.shape });
       w.dispose();
       const out2 = tf.conv2dTranspose(dy, w2 as tf.Tensor4D, d.x.shape as [number, number, number, number], 2, 'same');
       expect(relErr({ shape: out2.shape, values: out2.dataSync() as Float32Array, dtype: 'float32' }, ref2)).toBeLessThanOrEqual(TOL);
-      tf.dispose([w2, dy, out2]);
+      expect(filterCacheStats(tf.backend()).entries).toBe(cached);
+      // the same data seen through another shape (a reshape shares the dataId) is another filter
+      const w3 = tf.reshape(w2, [d.w.shape[0]!, d.w.shape[1]!, d.w.shape[3]!, d.w.shape[2]!]) as tf.Tensor4D;
+      const dy3 = tf.conv2d(tf.ones(d.x.shape.slice(0, 3).concat([d.w.shape[3]!])) as tf.Tensor4D, w3, 2, 'same');
+      const out3 = tf.conv2dTranspose(dy3, w3, [d.x.shape[0]!, d.x.shape[1]!, d.x.shape[2]!, d.w.shape[3]!], 2, 'same');
+      const ref3 = cpuStock('Conv2DBackpropInput', {
+        dy: { shape: dy3.shape, values: dy3.dataSync() as Float32Array, dtype: 'float32' },
+        filter: { shape: w3.shape, values: w3.dataSync() as Float32Array, dtype: 'float32' },
+      }, { ...d.attrs, inputShape: out3.shape });
+      expect(relErr({ shape: out3.shape, values: out3.dataSync() as Float32Array, dtype: 'float32' }, ref3)).toBeLessThanOrEqual(TOL);
+      tf.dispose([w2, w3, dy, dy3, out2, out3]);
+      clearAdv2KernelCaches();
+      expect(filterCacheStats(tf.backend()).entries).toBe(0);
     });
 
     it('Conv2DBackpropFilter matches the stock cpu kernel', () => {

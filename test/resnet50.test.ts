@@ -118,7 +118,7 @@ describe('ResNet50 ImageNet vs the Keras original', () => {
 
   it('our logits, stem and stage4 features match the Keras model (logits max abs diff ≤ 1e-3)', (ctx) => {
     if (skipReason !== null) ctx.skip(skipReason);
-    const m = model!;
+    const m: Classifier = model!;
     const km = keras!;
     m.validateInput(x!);
     const pool = km.layers.find((l) => l.getClassName() === 'MaxPooling2D')!;
@@ -157,7 +157,7 @@ describe('ResNet50 ImageNet vs the Keras original', () => {
 
   it('classifies the cat photo as a cat (top-1 in ImageNet 281–285), forward under a few seconds', (ctx) => {
     if (skipReason !== null) ctx.skip(skipReason);
-    const m = model!;
+    const m: Classifier = model!;
     tf.tidy(() => { m.logits(x!).dataSync(); }); // warm-up (folding happened above)
     const t0 = performance.now();
     const probs = tf.tidy(() => m.probabilities(x!));

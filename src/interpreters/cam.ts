@@ -18,12 +18,21 @@ export class CamInterpreter implements Interpreter {
 
   /** raw class activation map [N, h, w] for the given classes, as a function of x */
   rawMap(x: tf.Tensor4D, classes: readonly number[]): tf.Tensor3D {
+    return this.rawWithLogits(x, classes).raw;
+  }
+
+  private rawWithLogits(x: tf.Tensor4D, classes: readonly number[]): { raw: tf.Tensor3D; logits: tf.Tensor2D } {
     checkClasses(this.model, x, classes);
-    const { features } = this.model.forward(x);
+    const { features, logits } = this.model.forward(x);
     const [n, , , k] = features.shape;
-    // rows of fc.w for each image's class: [N, K]
+    // columns of fc.w for each image's class, as rows: [N, K]
     const w = tf.transpose(tf.gather(this.model.head().w, tf.tensor1d(classes as number[], 'int32'), 1)) as tf.Tensor2D;
-    return tf.sum(tf.mul(features, tf.reshape(w, [n, 1, 1, k])), 3) as tf.Tensor3D;
+    return { raw: tf.sum(tf.mul(features, tf.reshape(w, [n, 1, 1, k])), 3) as tf.Tensor3D, logits };
+  }
+
+  attackForward(x: tf.Tensor4D, classes: readonly number[]): { map: tf.Tensor3D; logits: tf.Tensor2D } {
+    const { raw, logits } = this.rawWithLogits(x, classes);
+    return { map: minMaxNormalize(raw) as tf.Tensor3D, logits };
   }
 
   explain(x: tf.Tensor4D, classes: readonly number[]): tf.Tensor3D {

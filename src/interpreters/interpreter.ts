@@ -16,6 +16,8 @@ export interface Interpreter {
   explain(x: tf.Tensor4D, classes: readonly number[]): tf.Tensor3D;
   /** the map as a differentiable function of x, for use inside tf.grad */
   attackMap(x: tf.Tensor4D, classes: readonly number[]): tf.Tensor3D;
+  /** map and exact-model logits together (one forward pass where the method allows it) */
+  attackForward?(x: tf.Tensor4D, classes: readonly number[]): { map: tf.Tensor3D; logits: tf.Tensor2D };
 }
 
 export function checkClasses(model: Classifier, x: tf.Tensor, classes: readonly number[]): void {

@@ -234,7 +234,6 @@ export function describeFd(res: FdResult): string {
  */
 export function expectFdOk(res: FdResult, label: string, opts: { trivial?: boolean } = {}): void {
   if (process.env['ADV2_FD_VERBOSE']) {
-    // eslint-disable-next-line no-console
     console.log(`[fd] ${label}: err/tol ${(res.err / res.tol).toFixed(3)}, tol/|D| ${(res.tol / Math.abs(res.numeric)).toExponential(1)}; ${describeFd(res)}`);
   }
   expect(res.ok, `${label}: ${describeFd(res)}`).toBe(true);

@@ -124,7 +124,13 @@ describe.each(TEST_BACKENDS)('map helpers on %s', (backend) => {
     const g = tf.tidy(() => Array.from(tf.grad((z: tf.Tensor) => tf.sum(clamp01Smooth(z)) as tf.Scalar)(v).dataSync()));
     expect(g).toEqual([0, 0, 1, 1, 1, 0]); // relu'(0) = 0 at lo, 1 − 0 at hi
     expect(() => clampDiff(v, 1, 0)).toThrow(/lo <= hi/);
-    v.dispose();
+    // tensor bounds (an ε-ball around x₀): same value as maximum/minimum, same derivative rule
+    const x0 = tf.tensor1d([0, 0, 0.5, 0.5, 1, 1]);
+    const [lo, hi] = [tf.sub(x0, 0.3), tf.add(x0, 0.3)];
+    expect(tf.tidy(() => maxAbsDiff(clampDiff(v, lo, hi), tf.minimum(tf.maximum(v, lo), hi)))).toBe(0);
+    const gt = tf.tidy(() => Array.from(tf.grad((z: tf.Tensor) => tf.sum(clampDiff(z, lo, hi)) as tf.Scalar)(v).dataSync()));
+    expect(gt).toEqual([0, 1, 1, 1, 1, 0]);
+    tf.dispose([v, x0, lo, hi]);
   });
 
   it('clampDiff: first order and second-order quantity match finite differences', () => {

@@ -119,7 +119,7 @@ describe.each(TEST_BACKENDS)('pooling on %s', (backend) => {
   it('maxPool routes gradient only to real cells when a window overlaps the padding', () => {
     const x = tf.fill([1, 3, 3, 1], -5); // below 0, far above the padding value
     const g = tf.tidy(() => tf.grad((z: tf.Tensor) => tf.sum(maxPool(z, 3, 2, 1)) as tf.Scalar)(x));
-    expect(g.dataSync().reduce((s, v) => s + v, 0)).toBe(4); // 2x2 outputs, each to one real cell
+    expect(Array.from(g.dataSync()).reduce((s, v) => s + v, 0)).toBe(4); // 2x2 outputs, each to one real cell
     tf.dispose([x, g]);
   });
 

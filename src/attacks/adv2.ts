@@ -1,0 +1,164 @@
+/**
+ * ADV² on PGD (paper Eq. 3–4, spec 4.2–4.5): find x* in the L∞ ball around x° that the classifier
+ * assigns to c_t and whose interpretation is close to m_t:
+ *   min CE(f(x), c_t) + λ_t · mean_pixels (g(x) − m_t)²
+ * Stage 1 warm-starts with plain targeted PGD; stage 2 adds the interpretation term with a λ
+ * schedule; the best iterate per image (target confidence above a threshold, smallest map
+ * distance under the exact interpreter) is returned.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { crossEntropy } from '../engine/ops/index.js';
+import type { Interpreter } from '../interpreters/interpreter.js';
+import { type AttackResult, type RunHooks, type StepTrace, evaluateTargets, signedStep, validateAttackInput } from './attack.js';
+
+export type LambdaSchedule =
+  /** λ_t = c·(1 + t/T): the authors' CAM/RTS schedule */
+  | { kind: 'ramp'; c: number }
+  | { kind: 'constant'; c: number }
+  /** piecewise-constant stages (the authors' GRAD schedule); their steps must sum to `steps` */
+  | { kind: 'stages'; stages: { c: number; steps: number }[] };
+
+export interface Adv2Options {
+  epsilon: number;
+  stepSize: number;
+  /** stage 1: plain PGD steps on CE toward c_t */
+  warmupSteps: number;
+  /** stage 2: steps on the joint loss */
+  steps: number;
+  lambda: LambdaSchedule;
+  /** stage-2 step size decays linearly from stepSize to stepSize·stepDecayTo (1 = constant, the paper's) */
+  stepDecayTo: number;
+  /** label smoothing of the CE term (the authors' GRAD v3 uses 0.05) */
+  labelSmoothing: number;
+  /** evaluate the exact map every k stage-2 steps for best-iterate selection (0 = return the last iterate) */
+  selectEvery: number;
+  /** an iterate qualifies when the exact model gives the target at least this probability */
+  selectConfidence: number;
+}
+
+export const ADV2_DEFAULTS: Adv2Options = {
+  epsilon: 0.031,
+  stepSize: 1 / 255,
+  warmupSteps: 300,
+  steps: 700,
+  lambda: { kind: 'ramp', c: 5 },
+  stepDecayTo: 0.1,
+  labelSmoothing: 0,
+  selectEvery: 10,
+  selectConfidence: 0.9,
+};
+
+export function lambdaAt(schedule: LambdaSchedule, t: number, total: number): number {
+  switch (schedule.kind) {
+    case 'ramp': return schedule.c * (1 + t / total);
+    case 'constant': return schedule.c;
+    case 'stages': {
+      let end = 0;
+      for (const s of schedule.stages) { end += s.steps; if (t <= end) return s.c; }
+      return schedule.stages.at(-1)!.c;
+    }
+  }
+}
+
+export class Adv2 {
+  readonly name = 'adv2';
+  readonly options: Adv2Options;
+
+  constructor(readonly interpreter: Interpreter, options: Partial<Adv2Options> = {}) {
+    this.options = { ...ADV2_DEFAULTS, ...options };
+    const o = this.options;
+    if (o.lambda.kind === 'stages' && o.lambda.stages.reduce((n, s) => n + s.steps, 0) !== o.steps) {
+      throw new Error(`λ stages cover ${o.lambda.stages.reduce((n, s) => n + s.steps, 0)} steps but stage 2 has ${o.steps}`);
+    }
+  }
+
+  get model() { return this.interpreter.model; }
+
+  /** targetMaps: [N,h,w] in [0,1], the interpreter's map shape (e.g. the benign maps) */
+  run(x0: tf.Tensor4D, targets: readonly number[], targetMaps: tf.Tensor3D, hooks: RunHooks = {}): AttackResult {
+    validateAttackInput(this.model, x0, targets, this.interpreter);
+    const [mh, mw] = this.interpreter.mapShape();
+    if (targetMaps.rank !== 3 || targetMaps.shape[0] !== x0.shape[0] || targetMaps.shape[1] !== mh || targetMaps.shape[2] !== mw) {
+      throw new Error(`target maps must be [${x0.shape[0]},${mh},${mw}] for ${this.interpreter.name}, got [${targetMaps.shape.join(',')}]`);
+    }
+    const t0 = performance.now();
+    const o = this.options;
+    const n = targets.length;
+    const total = o.warmupSteps + o.steps;
+    const traceEvery = hooks.traceEvery ?? 10;
+    const trace: StepTrace[] = [];
+    const record = (entry: StepTrace): void => { trace.push(entry); hooks.onStep?.({ step: entry.step, total, trace: entry }); };
+    const successRate = (x: tf.Tensor4D): number => evaluateTargets(this.model, x, targets).success.filter(Boolean).length / n;
+
+    let x = tf.clone(x0);
+    const ceGrad = tf.valueAndGrad((xi: tf.Tensor) =>
+      crossEntropy(this.model.logits(xi as tf.Tensor4D), targets, { reduction: 'sum', labelSmoothing: o.labelSmoothing }) as tf.Scalar);
+    for (let step = 1; step <= o.warmupSteps; step++) {
+      const { value, grad } = ceGrad(x);
+      const next = signedStep(x, grad, o.stepSize, x0, o.epsilon);
+      x.dispose(); grad.dispose();
+      x = next;
+      if (step % traceEvery === 0) record({ step, stage: 'warmup', predictionLoss: value.dataSync()[0]! / n, success: successRate(x) });
+      value.dispose();
+    }
+
+    // per-image joint loss, summed over the batch so each image's gradient is its own
+    let lambda = 0;
+    const jointGrad = tf.valueAndGrad((xi: tf.Tensor) => {
+      const xx = xi as tf.Tensor4D;
+      const { map, logits } = this.interpreter.attackForward?.(xx, targets)
+        ?? { map: this.interpreter.attackMap(xx, targets), logits: this.model.logits(xx) };
+      const ce = crossEntropy(logits, targets, { reduction: 'sum', labelSmoothing: o.labelSmoothing });
+      const mapLoss = tf.sum(tf.mean(tf.square(tf.sub(map, targetMaps)), [1, 2]));
+      return tf.add(ce, tf.mul(mapLoss, lambda)) as tf.Scalar;
+    });
+
+    const best = { x: tf.clone(x), distance: new Array<number>(n).fill(Infinity), step: new Array<number>(n).fill(-1) };
+    const consider = (t: number): void => {
+      const ev = evaluateTargets(this.model, x, targets);
+      const dist = tf.tidy(() => Array.from(tf.mean(tf.square(tf.sub(this.interpreter.explain(x, targets), targetMaps)), [1, 2]).dataSync()));
+      const better = dist.map((d, i) => ev.success[i]! && ev.confidence[i]! >= o.selectConfidence && d < best.distance[i]!);
+      if (!better.some(Boolean)) return;
+      const mask = tf.tensor4d(better.map(Number), [n, 1, 1, 1]);
+      const merged = tf.tidy(() => tf.add(tf.mul(x, mask), tf.mul(best.x, tf.sub(1, mask))) as tf.Tensor4D);
+      mask.dispose(); best.x.dispose();
+      best.x = merged;
+      better.forEach((b, i) => { if (b) { best.distance[i] = dist[i]!; best.step[i] = t; } });
+    };
+
+    for (let t = 1; t <= o.steps; t++) {
+      lambda = lambdaAt(o.lambda, t, o.steps);
+      const alpha = o.stepSize * (1 - (1 - o.stepDecayTo) * (t - 1) / Math.max(1, o.steps - 1));
+      if (o.selectEvery > 0 && (t - 1) % o.selectEvery === 0) consider(t - 1);
+      const { value, grad } = jointGrad(x);
+      const next = signedStep(x, grad, alpha, x0, o.epsilon);
+      x.dispose(); grad.dispose();
+      x = next;
+      if (t % traceEvery === 0 || t === o.steps) {
+        const step = o.warmupSteps + t;
+        const parts = tf.tidy(() => {
+          const m = this.interpreter.explain(x, targets);
+          return tf.mean(tf.square(tf.sub(m, targetMaps))).dataSync()[0]!;
+        });
+        record({ step, stage: 'adv2', predictionLoss: value.dataSync()[0]! / n, interpretationLoss: parts, lambda, success: successRate(x) });
+      }
+      value.dispose();
+    }
+    if (o.selectEvery > 0) consider(o.steps);
+
+    // images without a qualifying iterate keep the final one
+    const useBest = best.step.map((s) => s >= 0);
+    const mask = tf.tensor4d(useBest.map(Number), [n, 1, 1, 1]);
+    const adversarial = tf.tidy(() => tf.add(tf.mul(best.x, mask), tf.mul(x, tf.sub(1, mask))) as tf.Tensor4D);
+    mask.dispose(); best.x.dispose(); x.dispose();
+    const ev = evaluateTargets(this.model, adversarial, targets);
+    return {
+      adversarial,
+      ...ev,
+      map: this.interpreter.explain(adversarial, targets),
+      selectedStep: best.step.map((s) => (s >= 0 ? o.warmupSteps + s : -1)),
+      trace,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  }
+}
