@@ -206,7 +206,7 @@ for (const backend of TEST_BACKENDS) {
       expect(filterCacheStats(tf.backend()).entries).toBe(cached);
       // the same data seen through another shape (a reshape shares the dataId) is another filter
       const w3 = tf.reshape(w2, [d.w.shape[0]!, d.w.shape[1]!, d.w.shape[3]!, d.w.shape[2]!]) as tf.Tensor4D;
-      const dy3 = tf.conv2d(tf.ones(d.x.shape.slice(0, 3).concat([d.w.shape[3]!])) as tf.Tensor4D, w3, 2, 'same');
+      const dy3 = tf.conv2d(tf.ones([d.x.shape[0]!, d.x.shape[1]!, d.x.shape[2]!, d.w.shape[3]!]) as tf.Tensor4D, w3, 2, 'same');
       const out3 = tf.conv2dTranspose(dy3, w3, [d.x.shape[0]!, d.x.shape[1]!, d.x.shape[2]!, d.w.shape[3]!], 2, 'same');
       const ref3 = cpuStock('Conv2DBackpropInput', {
         dy: { shape: dy3.shape, values: dy3.dataSync() as Float32Array, dtype: 'float32' },

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { crossEntropy } from '../engine/ops/index.js';
 import type { Interpreter } from '../interpreters/interpreter.js';
-import { type AttackResult, type RunHooks, type StepTrace, evaluateTargets, signedStep, validateAttackInput } from './attack.js';
+import { type AttackResult, type RunHooks, type StepTrace, evaluateTargets, quantize8, signedStep, validateAttackInput } from './attack.js';
 
 export type LambdaSchedule =
   /** λ_t = c·(1 + t/T): the authors' CAM/RTS schedule */
@@ -34,6 +34,8 @@ export interface Adv2Options {
   selectEvery: number;
   /** an iterate qualifies when the exact model gives the target at least this probability */
   selectConfidence: number;
+  /** snap the result to 8-bit levels (what a PNG stores) before the final evaluation */
+  quantize: boolean;
 }
 
 export const ADV2_DEFAULTS: Adv2Options = {
@@ -46,6 +48,7 @@ export const ADV2_DEFAULTS: Adv2Options = {
   labelSmoothing: 0,
   selectEvery: 10,
   selectConfidence: 0.9,
+  quantize: true,
 };
 
 export function lambdaAt(schedule: LambdaSchedule, t: number, total: number): number {
@@ -149,7 +152,10 @@ export class Adv2 {
     // images without a qualifying iterate keep the final one
     const useBest = best.step.map((s) => s >= 0);
     const mask = tf.tensor4d(useBest.map(Number), [n, 1, 1, 1]);
-    const adversarial = tf.tidy(() => tf.add(tf.mul(best.x, mask), tf.mul(x, tf.sub(1, mask))) as tf.Tensor4D);
+    const adversarial = tf.tidy(() => {
+      const chosen = tf.add(tf.mul(best.x, mask), tf.mul(x, tf.sub(1, mask))) as tf.Tensor4D;
+      return o.quantize ? quantize8(chosen, x0, o.epsilon) : chosen;
+    });
     mask.dispose(); best.x.dispose(); x.dispose();
     const ev = evaluateTargets(this.model, adversarial, targets);
     return {

@@ -70,3 +70,17 @@ export function validateAttackInput(model: Classifier, x0: tf.Tensor4D, targets:
   }
   if (interpreter && interpreter.model !== model) throw new Error('the interpreter explains a different model than the one attacked');
 }
+
+/**
+ * Snap x to the 8-bit grid (what a PNG stores) without leaving the ε-ball around x°: round, and
+ * where rounding crossed the ball's edge, take the grid level one step toward x°. x° is assumed
+ * to be on the grid (it came from an 8-bit image).
+ */
+export function quantize8(x: tf.Tensor4D, x0: tf.Tensor4D, epsilon: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const q = tf.div(tf.round(tf.mul(x, 255)), 255);
+    const over = tf.greater(tf.abs(tf.sub(q, x0)), epsilon + 1e-7);
+    const towards = tf.sub(q, tf.div(tf.sign(tf.sub(q, x0)), 255));
+    return tf.clipByValue(tf.where(over, towards, q), 0, 1) as tf.Tensor4D;
+  });
+}

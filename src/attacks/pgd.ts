@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { crossEntropy } from '../engine/ops/index.js';
 import type { Interpreter } from '../interpreters/interpreter.js';
 import type { Classifier } from '../models/classifier.js';
-import { type AttackResult, type RunHooks, type StepTrace, evaluateTargets, signedStep, validateAttackInput } from './attack.js';
+import { type AttackResult, type RunHooks, type StepTrace, evaluateTargets, quantize8, signedStep, validateAttackInput } from './attack.js';
 
 export interface PgdOptions {
   /** L∞ radius in [0,1] pixel units */
@@ -12,9 +12,11 @@ export interface PgdOptions {
   steps: number;
   /** stop once every image is classified as its target with at least this confidence (0 = never stop early) */
   stopAtConfidence: number;
+  /** snap the result to 8-bit levels (what a PNG stores) before the final evaluation */
+  quantize: boolean;
 }
 
-export const PGD_DEFAULTS: PgdOptions = { epsilon: 0.031, stepSize: 1 / 255, steps: 1000, stopAtConfidence: 0 };
+export const PGD_DEFAULTS: PgdOptions = { epsilon: 0.031, stepSize: 1 / 255, steps: 1000, stopAtConfidence: 0, quantize: true };
 
 export class Pgd {
   readonly name = 'pgd';
@@ -46,6 +48,7 @@ export class Pgd {
       }
       value.dispose();
     }
+    if (o.quantize) { const q = quantize8(x, x0, o.epsilon); x.dispose(); x = q; }
     const ev = evaluateTargets(this.model, x, targets);
     return {
       adversarial: x,

@@ -5,6 +5,8 @@ import { registerInfo } from './commands/info.js';
 import { registerModels } from './commands/models.js';
 import { registerPredict } from './commands/predict.js';
 import { registerTrain } from './commands/train.js';
+import { registerAttack } from './commands/attack.js';
+import { registerDemo } from './commands/demo.js';
 
 export function buildProgram(): Command {
   const program = new Command('adv2')
@@ -17,6 +19,7 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false })
     .addHelpText('after', `
 Examples:
+  adv2 demo                                   PGD vs ADV² on a shipped model → demo-out/demo.png, result.json
   adv2 info                                   which backend runs, threads, SIMD, versions
   adv2 models list                            the classifier zoo and which models are present
   adv2 predict --model fmnist-resnet --input shirt.png
@@ -27,6 +30,8 @@ Examples:
   registerModels(program);
   registerPredict(program);
   registerTrain(program);
+  registerAttack(program);
+  registerDemo(program);
   return program;
 }
 

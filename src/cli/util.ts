@@ -21,6 +21,8 @@ export function globalOptions(cmd: Command): GlobalOptions {
 
 export async function setupBackend(cmd: Command): Promise<BackendInfo> {
   const g = globalOptions(cmd);
+  // silences tfjs's console banners (e.g. the tfjs-node advertisement) in CLI output
+  tf.enableProdMode();
   const info = await selectBackend({ backend: g.backend, threads: g.threads });
   if (g.verbose) {
     const skipped = info.skipped.map((s) => `${s.name} (${s.reason})`).join(', ');

@@ -147,11 +147,11 @@ function filterGradMatMul(io: KernelIO, x: tf.TensorInfo, dy: tf.TensorInfo, g: 
     const colsT = io.alloc([1, K, M]);
     // b must be a tensor this kernel owns: XNNPACK caches its packed copy by tensor id until disposal.
     const dyc = io.alloc([1, M, g.co]);
-    const dyv = io.f32(dy);
-    io.f32(dyc).set(dyv.subarray(b0 * perImage * g.co, b1 * perImage * g.co));
-    im2colT(io.f32(x), g, b0, b1, xt, io.f32(colsT));
     let out: tf.TensorInfo;
     try {
+      const dyv = io.f32(dy);
+      io.f32(dyc).set(dyv.subarray(b0 * perImage * g.co, b1 * perImage * g.co));
+      im2colT(io.f32(x), g, b0, b1, xt, io.f32(colsT));
       out = io.run('BatchMatMul', { a: colsT, b: dyc }, { transposeA: false, transposeB: false });
     } finally {
       io.dispose(colsT, dyc);

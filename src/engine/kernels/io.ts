@@ -118,13 +118,3 @@ export function nchwToNhwc(src: Float, n: number, c: number, h: number, w: numbe
     }
   }
 }
-
-/** NHWC -> NCHW copy of a rank-4 float32 array (shape given as NHWC). */
-export function nhwcToNchw(src: Float, n: number, h: number, w: number, c: number, dst: Float): void {
-  for (let b = 0; b < n; b++) {
-    for (let ch = 0; ch < c; ch++) {
-      const d0 = (b * c + ch) * h * w;
-      for (let i = 0; i < h * w; i++) dst[d0 + i] = src[(b * h * w + i) * c + ch]!;
-    }
-  }
-}
