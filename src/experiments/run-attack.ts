@@ -57,7 +57,7 @@ export function runAttack(
 ): AttackRun {
   const model = interpreter.model;
   const n = targets.length;
-  const explained = opts.trueClasses?.map((c, i) => c ?? -1) ?? new Array<number>(n).fill(-1);
+  const explained = opts.trueClasses?.map((c) => c ?? -1) ?? new Array<number>(n).fill(-1);
   if (explained.some((c) => c < 0)) {
     const pred = tf.tidy(() => Array.from(tf.argMax(model.logits(x0), 1).dataSync()));
     explained.forEach((c, i) => { if (c < 0) explained[i] = pred[i]!; });

@@ -1,0 +1,23 @@
+/** adv2's browser-safe core: engine, models, interpreters, attacks, metrics, data, pictures. */
+export { selectBackend, currentBackend, KNOWN_BACKENDS, BackendError } from './engine/backend.js';
+export type { BackendInfo, BackendOptions, BackendName } from './engine/backend.js';
+export { registerAdv2Kernels } from './engine/kernels/index.js';
+export * as ops from './engine/ops/index.js';
+export { Classifier, InputError, buildArchitecture, initWeights } from './models/classifier.js';
+export type { ArchConfig, ModelCard, Preprocess, ForwardOptions } from './models/classifier.js';
+export { parseModel, serializeModel } from './models/format.js';
+export { ZOO, zooEntry } from './models/zoo.js';
+export { train, freshTrainState, DEFAULT_TRAIN_OPTIONS } from './models/train.js';
+export { evaluateAccuracy } from './models/evaluate.js';
+export { makeInterpreter, INTERPRETER_NAMES, GradInterpreter, CamInterpreter } from './interpreters/index.js';
+export type { Interpreter } from './interpreters/index.js';
+export { Pgd, PGD_DEFAULTS } from './attacks/pgd.js';
+export type { PgdOptions } from './attacks/pgd.js';
+export { Adv2, ADV2_DEFAULTS, lambdaAt } from './attacks/adv2.js';
+export type { Adv2Options, LambdaSchedule } from './attacks/adv2.js';
+export type { AttackResult, StepTrace } from './attacks/attack.js';
+export { runAttack } from './experiments/run-attack.js';
+export * from './metrics/maps.js';
+export * from './metrics/attack.js';
+export { decodeImage, encodePng, imageToModelInput } from './io/image.js';
+export { Rng } from './util/rng.js';
