@@ -7,6 +7,10 @@
  * Every caller benefits: training, attacks and nested (second-order) gradients all dispatch
  * through the kernel registry. Set `ADV2_STOCK_KERNELS=1` (Node) or pass `{ stock: true }` to keep
  * the stock kernels, e.g. to measure before/after.
+ *
+ * Memory: Conv2DBackpropInput keeps the flipped/channel-swapped copy of each filter it has seen
+ * (so the wasm backend also keeps its packed XNNPACK weights) while that filter is alive, up to
+ * 32M floats per backend; `clearAdv2KernelCaches()` releases them at once.
  */
 import * as tf from '@tensorflow/tfjs';
 // the wasm package registers its stock kernels on import: make sure that happens before ours
