@@ -7,6 +7,7 @@ import { registerPredict } from './commands/predict.js';
 import { registerTrain } from './commands/train.js';
 import { registerAttack } from './commands/attack.js';
 import { registerDemo } from './commands/demo.js';
+import { registerExplain } from './commands/explain.js';
 
 export function buildProgram(): Command {
   const program = new Command('adv2')
@@ -30,6 +31,7 @@ Examples:
   registerModels(program);
   registerPredict(program);
   registerTrain(program);
+  registerExplain(program);
   registerAttack(program);
   registerDemo(program);
   return program;
