@@ -18,6 +18,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { makeConv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 import { makeConv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { makeUnsortedSegmentSumKernel } from './unsorted-segment-sum.js';
+import { makeSplitVKernel } from './split-v.js';
 import { clearFilterCaches } from './filter-cache.js';
 
 export { filterCacheStats } from './filter-cache.js';
@@ -29,6 +30,7 @@ const REPLACEMENTS: { kernelName: string; backends: readonly string[]; make: Fac
   { kernelName: tf.Conv2DBackpropFilter, backends: ['wasm', 'cpu'], make: makeConv2DBackpropFilterKernel },
   { kernelName: tf.Conv2DBackpropInput, backends: ['wasm', 'cpu'], make: makeConv2DBackpropInputKernel },
   { kernelName: tf.UnsortedSegmentSum, backends: ['wasm', 'cpu'], make: makeUnsortedSegmentSumKernel },
+  { kernelName: tf.SplitV, backends: ['wasm'], make: makeSplitVKernel },
 ];
 
 export const ADV2_KERNEL_NAMES: readonly string[] = REPLACEMENTS.map((r) => r.kernelName);
