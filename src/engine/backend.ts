@@ -57,7 +57,14 @@ async function tryBackend(name: BackendName, opts: BackendOptions): Promise<stri
       await loadTfjsNode();
     }
     if (name === 'wasm' && opts.threads !== undefined && opts.threads > 1) {
-      tfwasm.setThreadsCount(opts.threads);
+      if (isNode()) {
+        // tfjs disables the threaded wasm build in Node; this Node-only adapter re-enables it
+        const adapter = './node/wasm-threads.js';
+        const { enableWasmThreads } = (await import(/* @vite-ignore */ adapter)) as typeof import('./node/wasm-threads.js');
+        await enableWasmThreads(opts.threads);
+      } else {
+        tfwasm.setThreadsCount(opts.threads);
+      }
     }
     if (tf.findBackendFactory(name) === null) return 'not registered in this build';
     const ok = await tf.setBackend(name);

@@ -21,6 +21,30 @@ export interface GradOptions {
   of?: 'loss' | 'logit';
 }
 
+/** [N,H,W,1] non-negative saliency → pooled, per-image min–max normalised map [N,h,w] */
+export function saliencyMap(a: tf.Tensor4D, pool: number): tf.Tensor3D {
+  const pooled = pool > 1 ? (avgPool(a, pool, pool, 'valid') as tf.Tensor4D) : a;
+  const [n, h, w] = pooled.shape;
+  return minMaxNormalize(tf.reshape(pooled, [n, h, w])) as tf.Tensor3D;
+}
+
+export function checkPool(model: Classifier, pool: number, name: string): void {
+  const [h, w] = model.inputShape;
+  if (!Number.isInteger(pool) || pool < 1 || h % pool !== 0 || w % pool !== 0) {
+    throw new Error(`${name} pooling ${pool} must be a positive integer dividing the input size ${h}×${w}`);
+  }
+}
+
+/** gradient of Σ_i z_{c_i}(x_i) (logits) or of the summed CE, under `relu` */
+export function classGradient(model: Classifier, x: tf.Tensor4D, classes: readonly number[], of: 'loss' | 'logit', relu?: (z: tf.Tensor) => tf.Tensor): tf.Tensor4D {
+  return tf.grad((xi: tf.Tensor) => {
+    const logits = model.logits(xi as tf.Tensor4D, { relu });
+    return of === 'loss'
+      ? crossEntropy(logits, classes, { reduction: 'sum' })
+      : tf.sum(tf.mul(logits, tf.oneHot(tf.tensor1d(classes as number[], 'int32'), model.numClasses)));
+  })(x) as tf.Tensor4D;
+}
+
 export class GradInterpreter implements Interpreter {
   readonly name = 'grad';
   readonly pool: number;
@@ -30,10 +54,7 @@ export class GradInterpreter implements Interpreter {
   constructor(readonly model: Classifier, opts: GradOptions = {}) {
     this.pool = opts.pool ?? 1;
     this.of = opts.of ?? 'loss';
-    const [h, w] = model.inputShape;
-    if (!Number.isInteger(this.pool) || this.pool < 1 || h % this.pool !== 0 || w % this.pool !== 0) {
-      throw new Error(`GRAD pooling ${this.pool} must be a positive integer dividing the input size ${h}×${w}`);
-    }
+    checkPool(model, this.pool, 'GRAD');
     this.attackRelu = surrogateRelu(opts.surrogate ?? { kind: 'h' });
   }
 
@@ -45,16 +66,8 @@ export class GradInterpreter implements Interpreter {
   /** normalised saliency map from the input gradient of CE toward `classes` under `relu` */
   private saliency(x: tf.Tensor4D, classes: readonly number[], relu: ((z: tf.Tensor) => tf.Tensor) | undefined): tf.Tensor3D {
     checkClasses(this.model, x, classes);
-    const g = tf.grad((xi: tf.Tensor) => {
-      const logits = this.model.logits(xi as tf.Tensor4D, { relu });
-      return this.of === 'loss'
-        ? crossEntropy(logits, classes, { reduction: 'sum' })
-        : tf.sum(tf.mul(logits, tf.oneHot(tf.tensor1d(classes as number[], 'int32'), this.model.numClasses)));
-    })(x);
-    let a = absChannelMax(g) as tf.Tensor4D;
-    if (this.pool > 1) a = avgPool(a, this.pool, this.pool, 'valid') as tf.Tensor4D;
-    const [n, h, w] = a.shape;
-    return minMaxNormalize(tf.reshape(a, [n, h, w])) as tf.Tensor3D;
+    const g = classGradient(this.model, x, classes, this.of, relu);
+    return saliencyMap(absChannelMax(g) as tf.Tensor4D, this.pool);
   }
 
   explain(x: tf.Tensor4D, classes: readonly number[]): tf.Tensor3D {

@@ -37,6 +37,11 @@ export interface ForwardOptions {
   relu?: Activation;
   /** intermediate layers to return (see layerNames()) */
   taps?: readonly string[] | 'all';
+  /**
+   * tensors added to named layers' outputs (zeros of the layer's shape): the gradient with
+   * respect to a probe is the gradient with respect to that layer's activation (Grad-CAM)
+   */
+  probes?: Record<string, tf.Tensor>;
 }
 
 export interface ForwardResult extends NetOutput {
@@ -124,6 +129,7 @@ export class Classifier {
       }
     }
     const ctx = new InferenceContext(this.foldedWeights(), opts.relu ?? exactRelu, wanted);
+    if (opts.probes) ctx.probes = opts.probes;
     const out = this.arch.forward(this.preprocess(x), ctx);
     return { ...out, taps: ctx.taps };
   }

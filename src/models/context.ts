@@ -65,9 +65,14 @@ abstract class BaseContext implements NetContext {
     return b === undefined ? y : (tf.add(y, b) as tf.Tensor2D);
   }
 
+  /** zero tensors added at named layers, so a caller can take gradients with respect to them */
+  probes: Record<string, tf.Tensor> = {};
+
   tap<T extends tf.Tensor>(name: string, x: T): T {
-    if (this.wanted === 'all' || this.wanted.has(name)) this.taps[name] = x;
-    return x;
+    const probe = this.probes[name];
+    const out = probe === undefined ? x : (tf.add(x, probe) as T);
+    if (this.wanted === 'all' || this.wanted.has(name)) this.taps[name] = out;
+    return out;
   }
 }
 
