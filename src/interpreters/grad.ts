@@ -13,6 +13,8 @@ export interface GradOptions {
   pool?: number;
   /** surrogate ReLU derivative used inside attacks (default the paper's h, τ = 1e-4) */
   surrogate?: SurrogateKind;
+  /** explicit activation for the attack form, overriding `surrogate` (tests pass a smooth-forward twin) */
+  attackRelu?: (z: tf.Tensor) => tf.Tensor;
   /**
    * what is differentiated: 'loss' = CE(z(x), c) (the authors' code, default) or 'logit' = z_c
    * (their prototype). Through exact ReLUs the logit map is piecewise constant in x (zero
@@ -55,7 +57,7 @@ export class GradInterpreter implements Interpreter {
     this.pool = opts.pool ?? 1;
     this.of = opts.of ?? 'loss';
     checkPool(model, this.pool, 'GRAD');
-    this.attackRelu = surrogateRelu(opts.surrogate ?? { kind: 'h' });
+    this.attackRelu = opts.attackRelu ?? surrogateRelu(opts.surrogate ?? { kind: 'h' });
   }
 
   mapShape(): [number, number] {

@@ -2,13 +2,19 @@
 import type { Classifier } from '../models/classifier.js';
 import { CamInterpreter } from './cam.js';
 import { GradInterpreter, type GradOptions } from './grad.js';
+import { GradCamInterpreter } from './gradcam.js';
+import { IntegratedGradientsInterpreter } from './integrated-gradients.js';
 import type { Interpreter } from './interpreter.js';
+import { SmoothGradInterpreter } from './smoothgrad.js';
 
 export type { Interpreter } from './interpreter.js';
 export { CamInterpreter } from './cam.js';
 export { GradInterpreter } from './grad.js';
+export { GradCamInterpreter } from './gradcam.js';
+export { SmoothGradInterpreter } from './smoothgrad.js';
+export { IntegratedGradientsInterpreter } from './integrated-gradients.js';
 
-export const INTERPRETER_NAMES = ['grad', 'cam'] as const;
+export const INTERPRETER_NAMES = ['grad', 'smoothgrad', 'ig', 'cam', 'gradcam'] as const;
 export type InterpreterName = (typeof INTERPRETER_NAMES)[number];
 
 export interface InterpreterOptions { grad?: GradOptions }
@@ -21,7 +27,10 @@ export function defaultGradPool(model: Classifier): number {
 export function makeInterpreter(name: string, model: Classifier, opts: InterpreterOptions = {}): Interpreter {
   switch (name) {
     case 'grad': return new GradInterpreter(model, { pool: defaultGradPool(model), ...opts.grad });
+    case 'smoothgrad': return new SmoothGradInterpreter(model, { pool: defaultGradPool(model) });
+    case 'ig': return new IntegratedGradientsInterpreter(model, { pool: defaultGradPool(model) });
     case 'cam': return new CamInterpreter(model);
+    case 'gradcam': return new GradCamInterpreter(model);
     default: throw new Error(`unknown interpreter '${name}' (available: ${INTERPRETER_NAMES.join(', ')})`);
   }
 }

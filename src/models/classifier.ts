@@ -159,7 +159,8 @@ export function initWeights(arch: Architecture, seed: number): WeightMap {
   const weights: WeightMap = {};
   let i = 0;
   for (const [name, d] of Object.entries(arch.params())) {
-    const s = seed * 1000 + i++;
+    // tfjs treats seed 0 as "unseeded" (Math.random): never pass it
+    const s = seed * 1000 + i++ || 0x5eed;
     switch (d.init) {
       case 'zeros': weights[name] = tf.zeros(d.shape); break;
       case 'ones': weights[name] = tf.ones(d.shape); break;

@@ -1,0 +1,137 @@
+/**
+ * Interpreters: maps in [0,1] with the documented shapes; the attack forms are differentiable
+ * (finite differences, with the smooth-forward twin of the surrogate for the gradient family);
+ * Grad-CAM at the last layer is the clipped CAM; seeded determinism; and, on the trained
+ * placed-object model, localisation and model-randomisation sanity checks.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { surrogateReluSmooth } from '../src/engine/ops/index.js';
+import { CamInterpreter, GradCamInterpreter, GradInterpreter, IntegratedGradientsInterpreter, INTERPRETER_NAMES, SmoothGradInterpreter, makeInterpreter } from '../src/interpreters/index.js';
+import type { Interpreter } from '../src/interpreters/interpreter.js';
+import { batchTensor } from '../src/data/dataset.js';
+import { loadFixture } from '../src/io/node/fixtures.js';
+import { Classifier, buildArchitecture, initWeights } from '../src/models/classifier.js';
+import { loadModel } from '../src/models/node/zoo-loader.js';
+import { mapIoUSummary } from '../src/metrics/maps.js';
+import { TEST_BACKENDS, useBackend } from './helpers/backends.js';
+import { checkGradient, expectFdOk, randomTensor } from './helpers/fd.js';
+import { expectNoLeak } from './helpers/leak.js';
+
+function toyModel(seed = 1): Classifier {
+  const arch = buildArchitecture({ family: 'resnet', inputShape: [8, 8, 2], numClasses: 3, widths: [4, 6], blocksPerStage: 1, stemStride: 1 });
+  return new Classifier({ name: 'toy', dataset: 'toy' }, arch, initWeights(arch, seed), { kind: 'normalize', mean: [0.5, 0.5], std: [0.3, 0.3] }, ['a', 'b', 'c']);
+}
+
+describe.each(TEST_BACKENDS)('interpreters on %s', (backend) => {
+  let model: Classifier;
+  let x: tf.Tensor4D;
+  beforeAll(async () => {
+    await useBackend(backend);
+    model = toyModel();
+    x = tf.tidy(() => tf.add(tf.mul(randomTensor([2, 8, 8, 2], 3), 0.4), 0.5)) as tf.Tensor4D;
+  });
+  afterAll(() => { model.dispose(); x.dispose(); });
+
+  // a C¹ surrogate (softplus forward, sigmoid backward): the paper's h jumps at 0, so finite
+  // differences of its smooth twin are only valid away from sign changes of the pre-activations
+  const smooth = surrogateReluSmooth({ kind: 'sigmoid', beta: 8 });
+  const forms: [string, () => Interpreter][] = [
+    ['grad', () => new GradInterpreter(model, { attackRelu: smooth })],
+    ['smoothgrad', () => new SmoothGradInterpreter(model, { attackRelu: smooth, attackSamples: 3, chunk: 2, sigma: 0.05 })],
+    ['ig', () => new IntegratedGradientsInterpreter(model, { attackRelu: smooth, attackSteps: 3, chunk: 2 })],
+    ['cam', () => new CamInterpreter(model)],
+    ['gradcam', () => new GradCamInterpreter(model)],
+  ];
+
+  it.each(forms)('%s: attack form gives maps in [0,1] and ∇‖g(x) − m‖² matches finite differences', (_name, make) => {
+    const it = make();
+    const [h, w] = it.mapShape();
+    const m = tf.tidy(() => tf.mul(tf.add(randomTensor([2, h, w], 9), 1), 0.5));
+    const map = tf.tidy(() => it.attackMap(x, [0, 2]));
+    expect(map.shape).toEqual([2, h, w]);
+    const [lo, hi] = tf.tidy(() => [tf.min(map).dataSync()[0]!, tf.max(map).dataSync()[0]!]);
+    expect(lo).toBeGreaterThanOrEqual(0);
+    expect(hi).toBeCloseTo(1, 5);
+    // |∇| and the channel max have kinks: small steps so the differences rarely straddle one
+    const res = checkGradient((xi) => tf.sum(tf.square(tf.sub(it.attackMap(xi as tf.Tensor4D, [0, 2]), m))), x, { eps: 2e-4, rtol: 2e-2 });
+    expectFdOk(res, `${_name} on ${backend}`);
+    tf.dispose([m, map]);
+  });
+
+  it('Grad-CAM at the last layer equals the clipped CAM', () => {
+    tf.tidy(() => {
+      const cam = new CamInterpreter(model).rawMap(x, [1, 2]);
+      const clipped = tf.div(tf.relu(cam), tf.max(tf.relu(cam), [1, 2], true));
+      const gradcam = new GradCamInterpreter(model).explain(x, [1, 2]);
+      expect(tf.max(tf.abs(tf.sub(clipped, gradcam))).dataSync()[0]).toBeLessThan(1e-4);
+    });
+  });
+
+  it('SmoothGrad is deterministic for a seed and changes with it; no leaks', async () => {
+    const a = new SmoothGradInterpreter(model, { samples: 5, chunk: 2, seed: 1 });
+    const b = new SmoothGradInterpreter(model, { samples: 5, chunk: 2, seed: 2 });
+    const [m1, m2, m3] = [a.explain(x, [0, 1]), a.explain(x, [0, 1]), b.explain(x, [0, 1])];
+    expect(Array.from(m1.dataSync())).toEqual(Array.from(m2.dataSync()));
+    expect(Array.from(m1.dataSync())).not.toEqual(Array.from(m3.dataSync()));
+    tf.dispose([m1, m2, m3]);
+    for (const name of INTERPRETER_NAMES) {
+      const it = makeInterpreter(name, model);
+      await expectNoLeak(() => { it.explain(x, [0, 1]).dispose(); tf.tidy(() => { tf.grad((xi: tf.Tensor) => tf.sum(it.attackMap(xi as tf.Tensor4D, [0, 1])))(x); }); }, 2, 1);
+    }
+  });
+});
+
+describe('sanity checks on the trained placed-object model', () => {
+  let model: Classifier;
+  let x: tf.Tensor4D;
+  let labels: number[];
+  let boxes: [number, number, number, number][];
+  const N = 60;
+  beforeAll(async () => {
+    await useBackend('wasm');
+    model = loadModel('placed-resnet');
+    const ds = loadFixture('fashion-mnist-placed');
+    const idx = Array.from({ length: N }, (_, i) => i * 7);
+    x = batchTensor(ds, idx).x;
+    labels = idx.map((i) => ds.labels[i]!);
+    boxes = idx.map((i) => [ds.boxes![4 * i]!, ds.boxes![4 * i + 1]!, ds.boxes![4 * i + 2]!, ds.boxes![4 * i + 3]!]);
+  });
+  afterAll(() => { model.dispose(); x.dispose(); });
+
+  /** share of images whose map maximum (at input resolution) lies inside the object's box */
+  function localisation(it: Interpreter): number {
+    const [h, w] = model.inputShape;
+    const maps = tf.tidy(() => {
+      const chunks: tf.Tensor[] = [];
+      for (let s = 0; s < N; s += 20) chunks.push(it.explain(tf.slice(x, [s, 0, 0, 0], [Math.min(20, N - s), -1, -1, -1]), labels.slice(s, s + 20)));
+      const m = tf.concat(chunks, 0);
+      return tf.image.resizeBilinear(tf.expandDims(m, 3) as tf.Tensor4D, [h, w], false, true).arraySync() as number[][][][];
+    });
+    let inside = 0;
+    maps.forEach((m, i) => {
+      let best = -1, by = 0, bx = 0;
+      m.forEach((row, yy) => row.forEach((v, xx) => { if (v[0]! > best) { best = v[0]!; by = yy; bx = xx; } }));
+      const [x0, y0, x1, y1] = boxes[i]!;
+      if (bx >= x0 && bx < x1 && by >= y0 && by < y1) inside++;
+    });
+    return inside / N;
+  }
+
+  it.each(INTERPRETER_NAMES)('%s localises the object (map maximum inside the box) for ≥ 80% of images', (name) => {
+    const rate = localisation(makeInterpreter(name, model));
+    console.log(`localisation ${name} on placed-resnet: ${(100 * rate).toFixed(1)}%`);
+    expect(rate).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it.each(['grad', 'cam'])('%s maps change substantially when the weights are re-initialised (model randomisation)', (name) => {
+    const random = new Classifier(model.card, model.arch, initWeights(model.arch, 99), model.preprocessing, model.classNames);
+    const a = makeInterpreter(name, model).explain(x, labels).arraySync() as number[][][];
+    const b = makeInterpreter(name, random).explain(x, labels).arraySync() as number[][][];
+    const iou = a.map((m, i) => mapIoUSummary(m.flat(), b[i]!.flat()).mean);
+    const meanIoU = iou.reduce((s, v) => s + v, 0) / iou.length;
+    console.log(`model randomisation ${name}: mean top-k IoU trained vs random ${meanIoU.toFixed(3)}`);
+    expect(meanIoU).toBeLessThan(0.6);
+    random.dispose();
+  });
+});
