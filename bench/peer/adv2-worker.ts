@@ -10,6 +10,8 @@
  *
  *   node --import tsx bench/peer/adv2-worker.ts /path/to/copied/tfjs_bench.mjs
  *
+ * ADV2_PEER_THREADS=N (set by `bench:peer -- --threads N`) selects wasm with N threads.
+ *
  * Refuses to start (exit 2) unless adv2's Conv2DBackpropInput is the active wasm kernel.
  *
  * Self-test of the checks: with ADV2_PEER_SABOTAGE=1 the worker scales every output of adv2's
@@ -28,7 +30,9 @@ if (benchPath === undefined) {
 }
 
 registerAdv2Kernels({ stock: false });           // explicit: ignore ADV2_STOCK_KERNELS here
-const info = await selectBackend({ backend: 'wasm' });
+// bench:peer --threads N: adv2's opt-in threaded wasm build (Node adapter), default 1 thread
+const threads = Number(process.env['ADV2_PEER_THREADS'] ?? '1');
+const info = await selectBackend({ backend: 'wasm', ...(threads > 1 ? { threads } : {}) });
 const active = ADV2_KERNEL_NAMES.filter((k) => adv2KernelActive(k, 'wasm'));
 // one line the orchestrator (peer3.py) reads back from this worker's stderr log
 process.stderr.write(`adv2-worker: ${JSON.stringify({ backend: info.name, threads: info.threads, simd: info.simd, kernels: active })}\n`);

@@ -10,8 +10,9 @@ facts, correctness checks, block sizing and profiler unchanged; what it adds:
   * timing rounds of [torch block, stock block, adv2 block] per workload, medians per side, ratios
     stock/torch ("before") and adv2/torch ("after");
   * the profile (tfjs kernels vs torch ops) of adv2's worst workloads.
-Options: the driver's (--quick, --only NET[,NET], --no-checks, --no-profile, --rounds N) and
---no-stock (torch and adv2 only). Output: report on stdout, out/report3.md, out/results3.json in the
+Options: the driver's (--quick, --only NET[,NET], --no-checks, --no-profile, --rounds N),
+--no-stock (torch and adv2 only) and --threads N (torch with N intra-op threads against adv2's
+opt-in threaded wasm with N threads; implies --no-stock). Output: report on stdout, out/report3.md, out/results3.json in the
 working copy; exit status 1 if a check fails.
 """
 import argparse
@@ -217,27 +218,34 @@ def main():
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--no-stock", action="store_true", help="torch and adv2 only")
     ap.add_argument("--rounds", type=int, default=D.SPEC["rounds"])
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch intra-op threads and adv2 wasm threads (N > 1 implies --no-stock: stock tfjs has 1 thread in Node)")
     args = ap.parse_args(sys.argv[2:])
     nets = D.SPEC["nets"]
     if args.quick:
         nets = [n for n in nets if n != "resnet50-224"]
     if args.only:
         nets = [n for n in nets if n in args.only.split(",")]
-    sides = ["adv2"] if args.no_stock else ["stock", "adv2"]
+    sides = ["adv2"] if args.no_stock or args.threads > 1 else ["stock", "adv2"]
     t_start = time.time()
 
     py = os.environ.get("TORCH_PYTHON", sys.executable)
-    tenv = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    nt = str(args.threads)
+    tenv = dict(os.environ, OMP_NUM_THREADS=nt, MKL_NUM_THREADS=nt, OPENBLAS_NUM_THREADS=nt, PEER_THREADS=nt)
     blas_dir = os.path.join(D.HERE, ".deps", "openblas")
     if os.environ.get("TORCH_BLAS", "openblas") == "openblas" and os.path.exists(os.path.join(blas_dir, "libblas.so.3")):
         tenv["LD_LIBRARY_PATH"] = blas_dir + (":" + tenv["LD_LIBRARY_PATH"] if tenv.get("LD_LIBRARY_PATH") else "")
     node = os.environ.get("NODE", "node")
     jenv = {k: v for k, v in os.environ.items() if k not in ("ADV2_STOCK_KERNELS", "ADV2_BACKEND")}
+    jenv["ADV2_PEER_THREADS"] = nt
     bench = os.path.join(D.HERE, "tfjs_bench.mjs")
     argv = {"stock": [node, bench], "adv2": [node, "--import", "tsx", WORKER_TS, bench]}
     busy0, load0 = D.busy_processes(), D.loadavg()
     D.log("starting workers ...")
-    pt = D.Worker("torch", [py, os.path.join(D.HERE, "torch_bench.py")], tenv)
+    targv = [py, os.path.join(D.HERE, "torch_bench.py")]
+    if args.threads > 1:
+        targv = [py, os.path.join(ROOT, "bench", "peer", "torch-threads.py"), targv[1]]
+    pt = D.Worker("torch", targv, tenv)
     ws = []
     report = {"started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
               "command": "npm run bench:peer" + (" -- " + " ".join(sys.argv[2:]) if sys.argv[2:] else ""),
