@@ -8,8 +8,12 @@ export interface ZooEntry {
   name: string;
   dataset: 'fashion-mnist' | 'fashion-mnist-placed' | 'imagenet';
   arch: ArchConfig;
-  /** committed with the package, or fetched into the cache by `adv2 models fetch` */
-  source: 'shipped' | 'fetched';
+  /**
+   * shipped: committed with the package; fetched: into the cache by `adv2 models fetch`;
+   * training: defined but not shipped yet (its training checkpoint is committed; resume it with
+   * the `adv2 train` command in its model card)
+   */
+  source: 'shipped' | 'fetched' | 'training';
   description: string;
 }
 
@@ -29,7 +33,7 @@ export const ZOO: readonly ZooEntry[] = [
     name: 'fmnist-densenet',
     dataset: 'fashion-mnist',
     arch: { family: 'densenet', inputShape: [28, 28, 1], numClasses: 10, stemWidth: 16, growth: 12, layersPerBlock: [3, 3, 3], compression: 0.5, stemStride: 1 },
-    source: 'shipped',
+    source: 'training',
     description: 'DenseNet-style, 3 dense blocks of 3 layers (growth 12), 28×28 Fashion-MNIST',
   },
   {
@@ -43,7 +47,7 @@ export const ZOO: readonly ZooEntry[] = [
     name: 'placed-densenet',
     dataset: 'fashion-mnist-placed',
     arch: { family: 'densenet', inputShape: [56, 56, 1], numClasses: 10, stemWidth: 16, growth: 12, layersPerBlock: [3, 3, 3], compression: 0.5, stemStride: 2 },
-    source: 'shipped',
+    source: 'training',
     description: 'DenseNet-style on the 56×56 placed-object variant (stride-2 stem, CAM at 7×7)',
   },
   {

@@ -9,7 +9,7 @@ import { PACKAGE_ROOT, loadModelDir, shippedModelDir } from './files.js';
 export const CACHE_DIR = process.env['ADV2_CACHE'] ?? join(PACKAGE_ROOT, '.cache');
 
 export function modelDir(entry: ZooEntry): string {
-  return entry.source === 'shipped' ? shippedModelDir(entry.name) : join(CACHE_DIR, 'models', entry.name);
+  return entry.source === 'fetched' ? join(CACHE_DIR, 'models', entry.name) : shippedModelDir(entry.name);
 }
 
 export function modelPresent(entry: ZooEntry): boolean {
@@ -28,7 +28,9 @@ export function loadModel(nameOrDir: string): Classifier {
   if (existsSync(join(nameOrDir, 'model.json'))) return loadModelDir(nameOrDir);
   const entry = zooEntry(nameOrDir);
   if (!modelPresent(entry)) {
-    const how = entry.source === 'fetched' ? `run 'adv2 models fetch ${entry.name}'` : 'it should ship with adv2: reinstall, or train it with adv2 train';
+    const how = entry.source === 'fetched' ? `run 'adv2 models fetch ${entry.name}'`
+      : entry.source === 'training' ? `it is still being trained: resume with the command in models/${entry.name}/TRAINING.md`
+        : 'it should ship with adv2: reinstall, or train it with adv2 train';
     throw new Error(`model '${entry.name}' is not present (${how})`);
   }
   return loadModelDir(modelDir(entry));
