@@ -62,25 +62,16 @@ function makeWork(kind: Workload, model: Classifier, batch: number): { run: () =
     case 'inputgrad':
       run = () => tf.grad((xi: tf.Tensor) => crossEntropy(model.logits(xi as tf.Tensor4D), targets))(x);
       break;
-    case 'cam': {
-      const cam = new CamInterpreter(model);
-      const [mh, mw] = cam.mapShape();
-      const m = tf.randomUniform([batch, mh, mw], 0, 1, 'float32', 5);
-      extra = m;
-      run = () => tf.grad((xi: tf.Tensor) => {
-        const xx = xi as tf.Tensor4D;
-        return tf.add(crossEntropy(model.logits(xx), targets), tf.mean(tf.square(tf.sub(cam.attackMap(xx, targets), m))));
-      })(x);
-      break;
-    }
+    case 'cam':
     case 'grad': {
-      const grad = new GradInterpreter(model);
-      const [mh, mw] = grad.mapShape();
+      // CE toward the targets + MSE between the interpreter's attack map and a fixed random map
+      const interpreter = kind === 'cam' ? new CamInterpreter(model) : new GradInterpreter(model);
+      const [mh, mw] = interpreter.mapShape();
       const m = tf.randomUniform([batch, mh, mw], 0, 1, 'float32', 5);
       extra = m;
       run = () => tf.grad((xi: tf.Tensor) => {
         const xx = xi as tf.Tensor4D;
-        return tf.add(crossEntropy(model.logits(xx), targets), tf.mean(tf.square(tf.sub(grad.attackMap(xx, targets), m))));
+        return tf.add(crossEntropy(model.logits(xx), targets), tf.mean(tf.square(tf.sub(interpreter.attackMap(xx, targets), m))));
       })(x);
       break;
     }

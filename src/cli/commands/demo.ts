@@ -39,7 +39,7 @@ export function registerDemo(program: Command): void {
     .addOption(new Option('--interpreter <name>', 'interpreter to fool').choices([...INTERPRETER_NAMES]).default('cam'))
     .option('--n <count>', 'images to attack', parseIntOption('n', 1, 32), 4)
     .option('--seed <n>', 'seed for the target classes', parseIntOption('seed', 0), 1)
-    .option('--steps <n>', 'attack steps (PGD total; ADV² warm start + joint steps)', parseIntOption('steps', 20), 400)
+    .option('--steps <n>', 'attack steps (PGD total; ADV² warm start + joint steps)', parseIntOption('steps', 20), 600)
     .option('--out <dir>', 'output folder', 'demo-out')
     .option('--json', 'print result.json to stdout')
     .addHelpText('after', `
