@@ -8,6 +8,7 @@ import { registerTrain } from './commands/train.js';
 import { registerAttack } from './commands/attack.js';
 import { registerDemo } from './commands/demo.js';
 import { registerExplain } from './commands/explain.js';
+import { registerEvaluate } from './commands/evaluate.js';
 
 export function buildProgram(): Command {
   const program = new Command('adv2')
@@ -33,6 +34,7 @@ Examples:
   registerTrain(program);
   registerExplain(program);
   registerAttack(program);
+  registerEvaluate(program);
   registerDemo(program);
   return program;
 }

@@ -1,0 +1,106 @@
+import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Option, type Command } from 'commander';
+import * as tf from '@tensorflow/tfjs';
+import { batchTensor } from '../../data/dataset.js';
+import { type AttackName, type ImageRecord, runAttack } from '../../experiments/run-attack.js';
+import { INTERPRETER_NAMES, makeInterpreter } from '../../interpreters/index.js';
+import { attackSuccessRate, misclassificationConfidence } from '../../metrics/attack.js';
+import type { Classifier } from '../../models/classifier.js';
+import { writeAtomic } from '../../models/node/files.js';
+import { loadModel } from '../../models/node/zoo-loader.js';
+import { Rng } from '../../util/rng.js';
+import { fixtureDataset, fixtureFor } from '../inputs.js';
+import { parseFloatOption, parseIntOption, printJson, progressBar, runRecord, setupBackend } from '../util.js';
+
+interface EvaluateOptions {
+  model: string;
+  interpreter: string;
+  attack: AttackName;
+  n: number;
+  seed: number;
+  batch: number;
+  epsilon: number;
+  steps?: number;
+  warmup?: number;
+  lambda?: number;
+  out: string;
+  json?: boolean;
+}
+
+const mean = (v: number[]): number => (v.length === 0 ? Number.NaN : v.reduce((s, a) => s + a, 0) / v.length);
+
+export function registerEvaluate(program: Command): void {
+  program.command('evaluate')
+    .description('the paper\'s protocol: attack the first n fixture images the model classifies correctly, toward seeded random targets')
+    .requiredOption('--model <name|dir>', 'zoo model with a fixture dataset')
+    .addOption(new Option('--interpreter <name>', 'interpreter').choices([...INTERPRETER_NAMES]).makeOptionMandatory())
+    .addOption(new Option('--attack <name>', 'pgd or adv2').choices(['pgd', 'adv2']).makeOptionMandatory())
+    .option('--n <count>', 'images', parseIntOption('n', 1, 1000), 100)
+    .option('--seed <n>', 'seed of the target classes', parseIntOption('seed', 0), 1)
+    .option('--batch <size>', 'images attacked together', parseIntOption('batch', 1, 256), 20)
+    .option('--epsilon <e>', 'L∞ radius (the same for PGD and ADV² in comparisons)', parseFloatOption('epsilon', 0, 1), 0.031)
+    .option('--steps <n>', 'PGD: total steps; ADV²: stage-2 steps', parseIntOption('steps', 1))
+    .option('--warmup <n>', 'ADV² stage-1 steps', parseIntOption('warmup', 0))
+    .option('--lambda <c>', 'ADV² interpretation weight c (ramped c→2c)', parseFloatOption('lambda', 0))
+    .requiredOption('--out <dir>', 'results.jsonl (one line per image, streamed), summary.json, summary.md')
+    .option('--json', 'print summary.json to stdout')
+    .action(async (opts: EvaluateOptions, cmd: Command) => {
+      const backend = await setupBackend(cmd);
+      const model: Classifier = loadModel(opts.model);
+      const interpreter = makeInterpreter(opts.interpreter, model);
+      const ds = fixtureDataset(fixtureFor(model));
+      // the first n items classified correctly, in fixture order
+      const items: number[] = [];
+      for (let start = 0; items.length < opts.n && start < ds.labels.length; start += 100) {
+        const idx = Array.from({ length: Math.min(100, ds.labels.length - start) }, (_, i) => start + i);
+        const pred = tf.tidy(() => Array.from(tf.argMax(model.logits(batchTensor(ds, idx).x), 1).dataSync()));
+        idx.forEach((i, k) => { if (items.length < opts.n && pred[k] === ds.labels[i]) items.push(i); });
+      }
+      const rng = new Rng(opts.seed);
+      const targets = items.map((i) => { const y = ds.labels[i]!; const t = rng.int(model.numClasses - 1); return t >= y ? t + 1 : t; });
+      mkdirSync(opts.out, { recursive: true });
+      const jsonl = join(opts.out, 'results.jsonl');
+      if (existsSync(jsonl)) rmSync(jsonl);
+      const settings = opts.attack === 'pgd'
+        ? { attack: 'pgd' as const, pgd: { epsilon: opts.epsilon, ...(opts.steps ? { steps: opts.steps } : {}) } }
+        : { attack: 'adv2' as const, adv2: {
+          epsilon: opts.epsilon,
+          ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
+          ...(opts.warmup !== undefined ? { warmupSteps: opts.warmup } : {}),
+          ...(opts.lambda !== undefined ? { lambda: { kind: 'ramp' as const, c: opts.lambda } } : {}),
+        } };
+      const bar = progressBar(`${opts.attack}/${opts.interpreter} |{bar}| {value}/{total} images | ASR {asr} | L1 {l1} | ETA {eta_formatted}`);
+      bar.start(items.length, { asr: '-', l1: '-' });
+      const records: ImageRecord[] = [];
+      let options: unknown = null;
+      const t0 = performance.now();
+      for (let start = 0; start < items.length; start += opts.batch) {
+        const idx = items.slice(start, start + opts.batch);
+        const { x } = batchTensor(ds, idx);
+        const run = runAttack(interpreter, x, targets.slice(start, start + opts.batch), settings, { trueClasses: idx.map((i) => ds.labels[i]!), indices: idx });
+        options = run.options;
+        for (const r of run.records) { records.push(r); appendFileSync(jsonl, `${JSON.stringify(r)}\n`); }
+        tf.dispose([x, run.result.adversarial, run.result.map!, run.targetMaps]);
+        bar.update(records.length, { asr: `${(100 * attackSuccessRate(records)).toFixed(0)}%`, l1: mean(records.map((r) => r.mapL1)).toFixed(3) });
+        if (!process.stderr.isTTY) process.stderr.write(`${records.length}/${items.length} images, ASR ${(100 * attackSuccessRate(records)).toFixed(1)}%\n`);
+      }
+      bar.stop();
+      const summary = {
+        model: model.name, interpreter: interpreter.name, attack: opts.attack, n: records.length,
+        asr: attackSuccessRate(records), meanConfidence: misclassificationConfidence(records),
+        meanL1: mean(records.map((r) => r.mapL1)), meanL2: mean(records.map((r) => r.mapL2)),
+        meanIoU: mean(records.map((r) => r.mapIoU)), meanIoU50: mean(records.map((r) => r.mapIoU50)),
+        meanLinf: mean(records.map((r) => r.linf)), epsilon: opts.epsilon, seed: opts.seed,
+        seconds: (performance.now() - t0) / 1000, options, ...runRecord(backend),
+      };
+      const md = `| model | interpreter | attack | n | ASR | MC | L1 | L2 | IoU (mean 10–90%) | IoU@50% | ε |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n` +
+        `| ${summary.model} | ${summary.interpreter} | ${summary.attack} | ${summary.n} | ${(100 * summary.asr).toFixed(1)}% | ${summary.meanConfidence.toFixed(3)} | ${summary.meanL1.toFixed(4)} | ${summary.meanL2.toFixed(5)} | ${summary.meanIoU.toFixed(3)} | ${summary.meanIoU50.toFixed(3)} | ${summary.epsilon} |\n\n` +
+        `Command: adv2 ${process.argv.slice(2).join(' ')}\n`;
+      writeAtomic(join(opts.out, 'summary.md'), md);
+      writeAtomic(join(opts.out, 'summary.json'), JSON.stringify(summary, null, 2));
+      if (opts.json) printJson(summary);
+      else process.stdout.write(md);
+      model.dispose();
+    });
+}
