@@ -15,6 +15,7 @@ import { registerAdv2Kernels, unregisterAdv2Kernels } from '../src/engine/kernel
 import { crossEntropy } from '../src/engine/ops/index.js';
 import { CamInterpreter } from '../src/interpreters/cam.js';
 import { GradInterpreter } from '../src/interpreters/grad.js';
+import type { Interpreter } from '../src/interpreters/interpreter.js';
 import { type ArchConfig, Classifier, buildArchitecture, initWeights } from '../src/models/classifier.js';
 import { ZOO } from '../src/models/zoo.js';
 
@@ -64,7 +65,7 @@ function makeWork(kind: Workload, model: Classifier, batch: number): { run: () =
     case 'cam':
     case 'grad': {
       // CE toward the targets + MSE between the interpreter's attack map and a fixed random map
-      const interpreter = kind === 'cam' ? new CamInterpreter(model) : new GradInterpreter(model);
+      const interpreter: Interpreter = kind === 'cam' ? new CamInterpreter(model) : new GradInterpreter(model);
       const [mh, mw] = interpreter.mapShape();
       const m = tf.randomUniform([batch, mh, mw], 0, 1, 'float32', 5);
       extra = m;
