@@ -24,6 +24,7 @@ interface EvaluateOptions {
   steps?: number;
   warmup?: number;
   lambda?: number;
+  selectConfidence?: number;
   out: string;
   json?: boolean;
 }
@@ -43,6 +44,7 @@ export function registerEvaluate(program: Command): void {
     .option('--steps <n>', 'PGD: total steps; ADV²: stage-2 steps', parseIntOption('steps', 1))
     .option('--warmup <n>', 'ADV² stage-1 steps', parseIntOption('warmup', 0))
     .option('--lambda <c>', 'ADV² interpretation weight c (ramped c→2c)', parseFloatOption('lambda', 0))
+    .option('--select-confidence <p>', 'ADV² keeps the best iterate whose target probability is at least p (default 0.9)', parseFloatOption('select-confidence', 0, 1))
     .requiredOption('--out <dir>', 'results.jsonl (one line per image, streamed), summary.json, summary.md')
     .option('--json', 'print summary.json to stdout')
     .action(async (opts: EvaluateOptions, cmd: Command) => {
@@ -69,6 +71,7 @@ export function registerEvaluate(program: Command): void {
           ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
           ...(opts.warmup !== undefined ? { warmupSteps: opts.warmup } : {}),
           ...(opts.lambda !== undefined ? { lambda: { kind: 'ramp' as const, c: opts.lambda } } : {}),
+          ...(opts.selectConfidence !== undefined ? { selectConfidence: opts.selectConfidence } : {}),
         } };
       const bar = progressBar(`${opts.attack}/${opts.interpreter} |{bar}| {value}/{total} images | ASR {asr} | L1 {l1} | ETA {eta_formatted}`);
       bar.start(items.length, { asr: '-', l1: '-' });
