@@ -25,7 +25,10 @@ Examples:
   adv2 info                                   which backend runs, threads, SIMD, versions
   adv2 models list                            the classifier zoo and which models are present
   adv2 predict --model fmnist-resnet --input shirt.png
-  adv2 train --arch resnet --data fashion-mnist --epochs 12 --out models/mine
+  adv2 explain --model placed-resnet --grid 0,1,2 --out out/explain
+  adv2 attack --model placed-resnet --interpreter cam --index 3 --target 0 --out out/attack
+  adv2 evaluate --model placed-resnet --interpreter cam --attack adv2 --n 100 --out out/eval
+  adv2 train --arch resnet --data fashion-mnist --epochs 5 --out models/mine
 `);
   program.exitOverride();
   registerInfo(program);
