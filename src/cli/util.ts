@@ -1,4 +1,5 @@
 /** Shared CLI plumbing: backend setup, errors as one line, JSON output, progress bars. */
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import * as tf from '@tensorflow/tfjs';
@@ -88,4 +89,15 @@ export function progressBar(format: string, enabled = process.stderr.isTTY === t
     update: (value, payload) => bar.update(value, payload),
     stop: () => bar.stop(),
   };
+}
+
+/** Create the output folder before any long work, so an unwritable path fails in one line, early. */
+export function prepareOutDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new UsageError(`cannot write to output folder '${dir}' (${reason})`);
+  }
 }

@@ -12,7 +12,7 @@ import type { Classifier } from '../../models/classifier.js';
 import { writeAtomic } from '../../models/node/files.js';
 import { loadModel } from '../../models/node/zoo-loader.js';
 import { checkClass, loadInput, writeTensorPng } from '../inputs.js';
-import { UsageError, parseFloatOption, parseIntOption, printJson, progressBar, runRecord, setupBackend } from '../util.js';
+import { UsageError, parseFloatOption, parseIntOption, printJson, progressBar, runRecord, setupBackend, prepareOutDir } from '../util.js';
 
 interface AttackCliOptions {
   model: string;
@@ -76,6 +76,7 @@ loss CE + λ·MSE(map, target map), keeping the best iterate with target confide
 Example:
   adv2 attack --model placed-resnet --interpreter cam --index 3 --target 0 --out out/attack`)
     .action(async (opts: AttackCliOptions, cmd: Command) => {
+      prepareOutDir(opts.out);
       const backend = await setupBackend(cmd);
       const model: Classifier = loadModel(opts.model);
       checkClass(model, opts.target, '--target');

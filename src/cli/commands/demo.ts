@@ -12,7 +12,7 @@ import { writeAtomic } from '../../models/node/files.js';
 import { loadModel } from '../../models/node/zoo-loader.js';
 import { Rng } from '../../util/rng.js';
 import { fixtureDataset, fixtureFor } from '../inputs.js';
-import { parseIntOption, printJson, progressBar, runRecord, setupBackend } from '../util.js';
+import { parseIntOption, printJson, progressBar, runRecord, setupBackend, prepareOutDir } from '../util.js';
 import { className, mapToImage, tensorImage } from './attack.js';
 
 interface DemoOptions { model: string; interpreter: string; n: number; seed: number; steps: number; out: string; json?: boolean }
@@ -47,6 +47,7 @@ Both attacks push each image into a random wrong class within ε = 0.031 (8/255)
 trace in the interpretation; ADV² also matches the benign interpretation, so a person looking
 at the map sees nothing unusual. Compare the columns of demo.png.`)
     .action(async (opts: DemoOptions, cmd: Command) => {
+      prepareOutDir(opts.out);
       const backend = await setupBackend(cmd);
       const model: Classifier = loadModel(opts.model);
       const interpreter = makeInterpreter(opts.interpreter, model);

@@ -11,7 +11,7 @@ import { writeAtomic } from '../../models/node/files.js';
 import { loadModel } from '../../models/node/zoo-loader.js';
 import { Rng } from '../../util/rng.js';
 import { fixtureDataset, fixtureFor } from '../inputs.js';
-import { parseFloatOption, parseIntOption, printJson, progressBar, runRecord, setupBackend } from '../util.js';
+import { parseFloatOption, parseIntOption, printJson, progressBar, runRecord, setupBackend, prepareOutDir } from '../util.js';
 
 interface EvaluateOptions {
   model: string;
@@ -48,6 +48,7 @@ export function registerEvaluate(program: Command): void {
     .requiredOption('--out <dir>', 'results.jsonl (one line per image, streamed), summary.json, summary.md')
     .option('--json', 'print summary.json to stdout')
     .action(async (opts: EvaluateOptions, cmd: Command) => {
+      prepareOutDir(opts.out);
       const backend = await setupBackend(cmd);
       const model: Classifier = loadModel(opts.model);
       const interpreter = makeInterpreter(opts.interpreter, model);

@@ -8,7 +8,7 @@ import { writeAtomic } from '../../models/node/files.js';
 import { loadModel } from '../../models/node/zoo-loader.js';
 import { type Cell, composeGrid, heatmapOverlay } from '../../viz/index.js';
 import { type LoadedInput, checkClass, loadInput } from '../inputs.js';
-import { UsageError, parseIntOption, printJson, runRecord, setupBackend } from '../util.js';
+import { UsageError, parseIntOption, printJson, runRecord, setupBackend, prepareOutDir } from '../util.js';
 import { className } from './attack.js';
 
 interface ExplainOptions {
@@ -42,6 +42,7 @@ export function registerExplain(program: Command): void {
     .requiredOption('--out <dir>', 'output folder: map.png (overlay), map.json (shape + values)')
     .option('--json', 'print map.json (without values) to stdout')
     .action(async (opts: ExplainOptions, cmd: Command) => {
+      prepareOutDir(opts.out);
       const backend = await setupBackend(cmd);
       const model: Classifier = loadModel(opts.model);
       if (opts.grid !== undefined) {

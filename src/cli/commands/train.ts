@@ -11,7 +11,7 @@ import { loadCheckpoint, saveCheckpoint } from '../../models/node/checkpoint.js'
 import { saveModelDir, writeAtomic } from '../../models/node/files.js';
 import { DEFAULT_TRAIN_OPTIONS, type TrainData, type TrainOptions, freshTrainState, train } from '../../models/train.js';
 import { FASHION_MNIST_PREPROCESS, PLACED_PREPROCESS, ZOO } from '../../models/zoo.js';
-import { parseFloatOption, parseIntOption, printJson, progressBar, runRecord, setupBackend } from '../util.js';
+import { parseFloatOption, parseIntOption, printJson, progressBar, runRecord, setupBackend, prepareOutDir } from '../util.js';
 
 type DataKind = 'fashion-mnist' | 'fashion-mnist-placed';
 
@@ -71,6 +71,7 @@ A checkpoint is written every 100 steps and at each epoch end into OUT/checkpoin
 the same command resumes from it. Example:
   adv2 train --arch resnet --data fashion-mnist-placed --epochs 12 --out models/placed-resnet`)
     .action(async (opts: TrainCliOptions, cmd: Command) => {
+      prepareOutDir(opts.out);
       const backend = await setupBackend(cmd);
       const archConfig = zooArch(opts.arch, opts.data);
       const arch = buildArchitecture(archConfig);
