@@ -7,6 +7,7 @@ import { decodeImage, encodePng, imageToModelInput } from '../io/image.js';
 import { loadFixture } from '../io/node/fixtures.js';
 import type { Classifier } from '../models/classifier.js';
 import { writeAtomic } from '../models/node/files.js';
+import { Rng } from '../util/rng.js';
 import { UsageError } from './util.js';
 
 export interface LoadedInput {
@@ -61,4 +62,19 @@ export function checkClass(model: Classifier, c: number, flag: string): void {
   if (!Number.isInteger(c) || c < 0 || c >= model.numClasses) {
     throw new UsageError(`${flag} must be a class index in 0..${model.numClasses - 1}, got ${c}`);
   }
+}
+
+/** the first n fixture items the model classifies correctly, with seeded targets ≠ true class */
+export function pickExamples(model: Classifier, n: number, seed: number): { indices: number[]; labels: number[]; targets: number[] } {
+  const ds = fixtureDataset(fixtureFor(model));
+  const rng = new Rng(seed);
+  const indices: number[] = [];
+  const labels: number[] = [];
+  for (let start = 0; indices.length < n && start < ds.labels.length; start += 50) {
+    const idx = Array.from({ length: Math.min(50, ds.labels.length - start) }, (_, i) => start + i);
+    const pred = tf.tidy(() => { const { x } = batchTensor(ds, idx); return Array.from(tf.argMax(model.logits(x), 1).dataSync()); });
+    idx.forEach((item, k) => { if (indices.length < n && pred[k] === ds.labels[item]) { indices.push(item); labels.push(ds.labels[item]!); } });
+  }
+  const targets = labels.map((y) => { const t = rng.int(model.numClasses - 1); return t >= y ? t + 1 : t; });
+  return { indices, labels, targets };
 }

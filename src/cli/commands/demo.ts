@@ -10,27 +10,11 @@ import { attackSuccessRate, misclassificationConfidence } from '../../metrics/at
 import type { Classifier } from '../../models/classifier.js';
 import { writeAtomic } from '../../models/node/files.js';
 import { loadModel } from '../../models/node/zoo-loader.js';
-import { Rng } from '../../util/rng.js';
-import { fixtureDataset, fixtureFor } from '../inputs.js';
+import { fixtureDataset, fixtureFor, pickExamples } from '../inputs.js';
 import { parseIntOption, printJson, progressBar, runRecord, setupBackend, prepareOutDir } from '../util.js';
 import { className, mapToImage, tensorImage } from './attack.js';
 
 interface DemoOptions { model: string; interpreter: string; n: number; seed: number; steps: number; out: string; json?: boolean }
-
-/** the first n fixture items the model classifies correctly, with seeded targets ≠ true class */
-function pickExamples(model: Classifier, n: number, seed: number): { indices: number[]; labels: number[]; targets: number[] } {
-  const ds = fixtureDataset(fixtureFor(model));
-  const rng = new Rng(seed);
-  const indices: number[] = [];
-  const labels: number[] = [];
-  for (let start = 0; indices.length < n && start < ds.labels.length; start += 50) {
-    const idx = Array.from({ length: Math.min(50, ds.labels.length - start) }, (_, i) => start + i);
-    const pred = tf.tidy(() => { const { x } = batchTensor(ds, idx); return Array.from(tf.argMax(model.logits(x), 1).dataSync()); });
-    idx.forEach((item, k) => { if (indices.length < n && pred[k] === ds.labels[item]) { indices.push(item); labels.push(ds.labels[item]!); } });
-  }
-  const targets = labels.map((y) => { const t = rng.int(model.numClasses - 1); return t >= y ? t + 1 : t; });
-  return { indices, labels, targets };
-}
 
 export function registerDemo(program: Command): void {
   program.command('demo')

@@ -9,8 +9,7 @@ import { attackSuccessRate, misclassificationConfidence } from '../../metrics/at
 import type { Classifier } from '../../models/classifier.js';
 import { writeAtomic } from '../../models/node/files.js';
 import { loadModel } from '../../models/node/zoo-loader.js';
-import { Rng } from '../../util/rng.js';
-import { fixtureDataset, fixtureFor } from '../inputs.js';
+import { fixtureDataset, fixtureFor, pickExamples } from '../inputs.js';
 import { parseFloatOption, parseIntOption, printJson, progressBar, runRecord, setupBackend, prepareOutDir } from '../util.js';
 
 interface EvaluateOptions {
@@ -53,15 +52,7 @@ export function registerEvaluate(program: Command): void {
       const model: Classifier = loadModel(opts.model);
       const interpreter = makeInterpreter(opts.interpreter, model);
       const ds = fixtureDataset(fixtureFor(model));
-      // the first n items classified correctly, in fixture order
-      const items: number[] = [];
-      for (let start = 0; items.length < opts.n && start < ds.labels.length; start += 100) {
-        const idx = Array.from({ length: Math.min(100, ds.labels.length - start) }, (_, i) => start + i);
-        const pred = tf.tidy(() => Array.from(tf.argMax(model.logits(batchTensor(ds, idx).x), 1).dataSync()));
-        idx.forEach((i, k) => { if (items.length < opts.n && pred[k] === ds.labels[i]) items.push(i); });
-      }
-      const rng = new Rng(opts.seed);
-      const targets = items.map((i) => { const y = ds.labels[i]!; const t = rng.int(model.numClasses - 1); return t >= y ? t + 1 : t; });
+      const { indices: items, targets } = pickExamples(model, opts.n, opts.seed);
       mkdirSync(opts.out, { recursive: true });
       const jsonl = join(opts.out, 'results.jsonl');
       if (existsSync(jsonl)) rmSync(jsonl);
