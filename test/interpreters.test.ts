@@ -101,44 +101,51 @@ describe('sanity checks on the trained placed-object model', () => {
 
   /**
    * Localisation rates at input resolution: `max` = share of images whose map maximum lies in the
-   * object's box; `mass` = share whose top-10% pixels carry at least half their attribution inside it.
+   * object's box; `mass` = share whose top-10% pixels carry at least half their attribution inside
+   * it; `pointing` = the pointing game (Zhang et al. 2016): the maximum within the box grown by the
+   * game's standard tolerance, 15 px at 224 px, i.e. round(side·15/224) = 4 px here.
    */
-  function localisation(it: Interpreter): { max: number; mass: number } {
+  function localisation(it: Interpreter): { max: number; mass: number; pointing: number } {
     const [h, w] = model.inputShape;
+    const tol = Math.round((h * 15) / 224);
     const maps = tf.tidy(() => {
       const chunks: tf.Tensor[] = [];
       for (let s = 0; s < N; s += 20) chunks.push(it.explain(tf.slice(x, [s, 0, 0, 0], [Math.min(20, N - s), -1, -1, -1]), labels.slice(s, s + 20)));
       const m = tf.concat(chunks, 0);
       return tf.image.resizeBilinear(tf.expandDims(m, 3) as tf.Tensor4D, [h, w], false, true).dataSync();
     });
-    let byMax = 0, byMass = 0;
+    let byMax = 0, byMass = 0, byPointing = 0;
     for (let i = 0; i < N; i++) {
       const [x0, y0, x1, y1] = boxes[i]!;
-      const inBox = (p: number): boolean => { const yy = Math.floor(p / w), xx = p % w; return xx >= x0 && xx < x1 && yy >= y0 && yy < y1; };
+      const inBox = (p: number, t = 0): boolean => { const yy = Math.floor(p / w), xx = p % w; return xx >= x0 - t && xx < x1 + t && yy >= y0 - t && yy < y1 + t; };
       const m = maps.subarray(i * h * w, (i + 1) * h * w);
       const order = Array.from({ length: h * w }, (_, p) => p).sort((a, b) => m[b]! - m[a]!);
       if (inBox(order[0]!)) byMax++;
+      if (inBox(order[0]!, tol)) byPointing++;
       const top = order.slice(0, Math.round(0.1 * h * w));
       const total = top.reduce((t, p) => t + m[p]!, 0);
       const inside = top.reduce((t, p) => t + (inBox(p) ? m[p]! : 0), 0);
       if (inside >= 0.5 * total) byMass++;
     }
-    return { max: byMax / N, mass: byMass / N };
+    return { max: byMax / N, mass: byMass / N, pointing: byPointing / N };
   }
+  const report = (name: string, r: { max: number; mass: number; pointing: number }): string =>
+    `localisation ${name} on placed-resnet: maximum ${(100 * r.max).toFixed(1)}%, top-10% mass ${(100 * r.mass).toFixed(1)}%, pointing game ${(100 * r.pointing).toFixed(1)}%`;
 
   it.each(['ig', 'cam', 'gradcam'])('%s localises the object (map maximum or top-10%% mass inside the box) for ≥ 80%% of images', (name) => {
     const rate = localisation(makeInterpreter(name, model));
-    console.log(`localisation ${name} on placed-resnet: maximum ${(100 * rate.max).toFixed(1)}%, top-10% mass ${(100 * rate.mass).toFixed(1)}%`);
+    console.log(report(name, rate));
     expect(Math.max(rate.max, rate.mass)).toBeGreaterThanOrEqual(0.8);
   });
 
-  // Measured 57% (GRAD) and 55–63% (SmoothGrad) here: raw gradients also light up clutter edges on
-  // the black canvas. That misses the issue's 80% (see the issue note) but is far above chance
-  // (boxes cover 22% of the canvas), which is what this asserts.
-  it.each(['grad', 'smoothgrad'])('%s localises the object well above chance', (name) => {
+  // Strictly inside the box GRAD scores 50–62% and SmoothGrad 55–63%: the input gradient peaks on the
+  // object's outline, often a pixel or two outside its tight box, and lights clutter edges. With the
+  // pointing game's tolerance both hit ≥ 93%. Asserted: pointing ≥ 80% and strict ≥ 2× chance.
+  it.each(['grad', 'smoothgrad'])('%s localises the object: pointing game ≥ 80%%, strictly in the box well above chance', (name) => {
     const rate = localisation(makeInterpreter(name, model));
     const chance = boxes.reduce((t, [x0, y0, x1, y1]) => t + (x1 - x0) * (y1 - y0), 0) / N / (model.inputShape[0] * model.inputShape[1]);
-    console.log(`localisation ${name} on placed-resnet: maximum ${(100 * rate.max).toFixed(1)}%, top-10% mass ${(100 * rate.mass).toFixed(1)}%, chance ${(100 * chance).toFixed(1)}%`);
+    console.log(`${report(name, rate)}, chance ${(100 * chance).toFixed(1)}%`);
+    expect(rate.pointing).toBeGreaterThanOrEqual(0.8);
     expect(Math.max(rate.max, rate.mass)).toBeGreaterThanOrEqual(2 * chance);
   });
 
