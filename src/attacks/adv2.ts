@@ -1,7 +1,7 @@
 /**
  * ADV² on PGD (paper Eq. 3–4, spec 4.2–4.5): find x* in the L∞ ball around x° that the classifier
  * assigns to c_t and whose interpretation is close to m_t:
- *   min CE(f(x), c_t) + λ_t · mean_pixels (g(x) − m_t)²
+ *   min CE(f(x), c_t) + λ_t · mean_pixels (g(x) − m_t)²  [+ w · aux(x), e.g. RTS's encoder CE]
  * Stage 1 warm-starts with plain targeted PGD; stage 2 adds the interpretation term with a λ
  * schedule; the best iterate per image (target confidence above a threshold, smallest map
  * distance under the exact interpreter) is returned.
@@ -36,6 +36,11 @@ export interface Adv2Options {
   selectConfidence: number;
   /** snap the result to 8-bit levels (what a PNG stores) before the final evaluation */
   quantize: boolean;
+  /**
+   * weight of the interpreter's auxiliary loss in stage 2, when its attackForward returns one
+   * (RTS: the encoder's CE toward c_t; spec 4.6 uses 0.1)
+   */
+  auxWeight: number;
 }
 
 export const ADV2_DEFAULTS: Adv2Options = {
@@ -49,6 +54,7 @@ export const ADV2_DEFAULTS: Adv2Options = {
   selectEvery: 10,
   selectConfidence: 0.9,
   quantize: true,
+  auxWeight: 0.1,
 };
 
 export function lambdaAt(schedule: LambdaSchedule, t: number, total: number): number {
@@ -76,6 +82,20 @@ export class Adv2 {
   }
 
   get model() { return this.interpreter.model; }
+
+  /**
+   * The stage-2 loss, per image and summed over the batch (so each image's gradient is its own):
+   * CE(f(x), c_t) + λ·mean_pixels (g(x) − m_t)² [+ auxWeight·aux(x) when the interpreter has one].
+   */
+  jointLoss(x: tf.Tensor4D, targets: readonly number[], targetMaps: tf.Tensor3D, lambda: number): tf.Scalar {
+    const o = this.options;
+    const fwd = this.interpreter.attackForward?.(x, targets)
+      ?? { map: this.interpreter.attackMap(x, targets), logits: this.model.logits(x) };
+    const ce = crossEntropy(fwd.logits, targets, { reduction: 'sum', labelSmoothing: o.labelSmoothing });
+    const mapLoss = tf.sum(tf.mean(tf.square(tf.sub(fwd.map, targetMaps)), [1, 2]));
+    const loss = tf.add(ce, tf.mul(mapLoss, lambda)) as tf.Scalar;
+    return fwd.auxLoss === undefined || o.auxWeight === 0 ? loss : tf.add(loss, tf.mul(fwd.auxLoss, o.auxWeight)) as tf.Scalar;
+  }
 
   /** targetMaps: [N,h,w] in [0,1], the interpreter's map shape (e.g. the benign maps) */
   run(x0: tf.Tensor4D, targets: readonly number[], targetMaps: tf.Tensor3D, hooks: RunHooks = {}): AttackResult {
@@ -105,16 +125,8 @@ export class Adv2 {
       value.dispose();
     }
 
-    // per-image joint loss, summed over the batch so each image's gradient is its own
     let lambda = 0;
-    const jointGrad = tf.valueAndGrad((xi: tf.Tensor) => {
-      const xx = xi as tf.Tensor4D;
-      const { map, logits } = this.interpreter.attackForward?.(xx, targets)
-        ?? { map: this.interpreter.attackMap(xx, targets), logits: this.model.logits(xx) };
-      const ce = crossEntropy(logits, targets, { reduction: 'sum', labelSmoothing: o.labelSmoothing });
-      const mapLoss = tf.sum(tf.mean(tf.square(tf.sub(map, targetMaps)), [1, 2]));
-      return tf.add(ce, tf.mul(mapLoss, lambda)) as tf.Scalar;
-    });
+    const jointGrad = tf.valueAndGrad((xi: tf.Tensor) => this.jointLoss(xi as tf.Tensor4D, targets, targetMaps, lambda));
 
     const best = { x: tf.clone(x), distance: new Array<number>(n).fill(Infinity), step: new Array<number>(n).fill(-1) };
     const consider = (t: number): void => {

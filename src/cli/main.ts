@@ -5,6 +5,7 @@ import { registerInfo } from './commands/info.js';
 import { registerModels } from './commands/models.js';
 import { registerPredict } from './commands/predict.js';
 import { registerTrain } from './commands/train.js';
+import { registerTrainRts } from './commands/train-rts.js';
 import { registerAttack } from './commands/attack.js';
 import { registerDemo } from './commands/demo.js';
 import { registerExplain } from './commands/explain.js';
@@ -29,12 +30,14 @@ Examples:
   adv2 attack --model placed-resnet --interpreter cam --index 3 --target 0 --out out/attack
   adv2 evaluate --model placed-resnet --interpreter cam --attack adv2 --n 100 --out out/eval
   adv2 train --arch resnet --data fashion-mnist --epochs 5 --out models/mine
+  adv2 train-rts --model placed-resnet --out models/placed-resnet-rts
 `);
   program.exitOverride();
   registerInfo(program);
   registerModels(program);
   registerPredict(program);
   registerTrain(program);
+  registerTrainRts(program);
   registerExplain(program);
   registerAttack(program);
   registerEvaluate(program);

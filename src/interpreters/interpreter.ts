@@ -16,8 +16,12 @@ export interface Interpreter {
   explain(x: tf.Tensor4D, classes: readonly number[]): tf.Tensor3D;
   /** the map as a differentiable function of x, for use inside tf.grad */
   attackMap(x: tf.Tensor4D, classes: readonly number[]): tf.Tensor3D;
-  /** map and exact-model logits together (one forward pass where the method allows it) */
-  attackForward?(x: tf.Tensor4D, classes: readonly number[]): { map: tf.Tensor3D; logits: tf.Tensor2D };
+  /**
+   * map and exact-model logits together (one forward pass where the method allows it), plus an
+   * optional auxiliary loss summed over the batch that attacks add with their own weight (RTS:
+   * the encoder's cross-entropy toward the class, spec 4.6)
+   */
+  attackForward?(x: tf.Tensor4D, classes: readonly number[]): { map: tf.Tensor3D; logits: tf.Tensor2D; auxLoss?: tf.Scalar };
 }
 
 export function checkClasses(model: Classifier, x: tf.Tensor, classes: readonly number[]): void {

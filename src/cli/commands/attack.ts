@@ -6,12 +6,12 @@ import { attackPicture, type PictureVariant } from '../../experiments/figures.js
 import { type AttackName, runAttack } from '../../experiments/run-attack.js';
 import { decodeImage } from '../../io/image.js';
 import { encodePng } from '../../io/image.js';
-import { INTERPRETER_NAMES, makeInterpreter } from '../../interpreters/index.js';
 import type { Interpreter } from '../../interpreters/interpreter.js';
 import type { Classifier } from '../../models/classifier.js';
 import { writeAtomic } from '../../models/node/files.js';
 import { loadModel } from '../../models/node/zoo-loader.js';
 import { checkClass, loadInput, writeTensorPng } from '../inputs.js';
+import { CLI_INTERPRETER_NAMES, interpreterFor } from '../interpreters.js';
 import { UsageError, parseFloatOption, parseIntOption, printJson, progressBar, runRecord, setupBackend, prepareOutDir } from '../util.js';
 
 interface AttackCliOptions {
@@ -57,7 +57,7 @@ export function registerAttack(program: Command): void {
   program.command('attack')
     .description('attack one image: make the classifier predict --target while the interpreter shows the target map')
     .requiredOption('--model <name|dir>', 'zoo model (adv2 models list) or model folder')
-    .addOption(new Option('--interpreter <name>', 'interpreter to fool').choices([...INTERPRETER_NAMES]).makeOptionMandatory())
+    .addOption(new Option('--interpreter <name>', 'interpreter to fool').choices([...CLI_INTERPRETER_NAMES]).makeOptionMandatory())
     .addOption(new Option('--attack <name>', 'pgd (baseline, ignores the interpreter) or adv2').choices(['pgd', 'adv2']).default('adv2'))
     .option('--input <file>', 'PNG/JPEG image')
     .option('--index <i>', 'fixture image of the model\'s dataset', parseIntOption('index', 0))
@@ -80,7 +80,7 @@ Example:
       const backend = await setupBackend(cmd);
       const model: Classifier = loadModel(opts.model);
       checkClass(model, opts.target, '--target');
-      const interpreter = makeInterpreter(opts.interpreter, model);
+      const interpreter = await interpreterFor(opts.interpreter, model);
       const input = loadInput(model, opts);
       model.validateInput(input.x);
       const targetMaps = opts.targetMap === 'benign' ? undefined : mapFromFile(opts.targetMap, interpreter);

@@ -5,12 +5,12 @@ import { batchTensor } from '../../data/dataset.js';
 import { attackPicture, type PictureRow } from '../../experiments/figures.js';
 import { type AttackRun, runAttack } from '../../experiments/run-attack.js';
 import { encodePng } from '../../io/image.js';
-import { INTERPRETER_NAMES, makeInterpreter } from '../../interpreters/index.js';
 import { attackSuccessRate, misclassificationConfidence } from '../../metrics/attack.js';
 import type { Classifier } from '../../models/classifier.js';
 import { writeAtomic } from '../../models/node/files.js';
 import { loadModel } from '../../models/node/zoo-loader.js';
 import { fixtureDataset, fixtureFor, pickExamples } from '../inputs.js';
+import { CLI_INTERPRETER_NAMES, interpreterFor } from '../interpreters.js';
 import { parseIntOption, printJson, progressBar, runRecord, setupBackend, prepareOutDir } from '../util.js';
 import { className, mapToImage, tensorImage } from './attack.js';
 
@@ -20,7 +20,7 @@ export function registerDemo(program: Command): void {
   program.command('demo')
     .description('the main demo: PGD vs ADV² on a shipped model — writes demo.png and result.json')
     .option('--model <name>', 'zoo model with a fixture dataset', 'placed-resnet')
-    .addOption(new Option('--interpreter <name>', 'interpreter to fool').choices([...INTERPRETER_NAMES]).default('cam'))
+    .addOption(new Option('--interpreter <name>', 'interpreter to fool').choices([...CLI_INTERPRETER_NAMES]).default('cam'))
     .option('--n <count>', 'images to attack', parseIntOption('n', 1, 32), 4)
     .option('--seed <n>', 'seed for the target classes', parseIntOption('seed', 0), 1)
     .option('--steps <n>', 'attack steps (PGD total; ADV² warm start + joint steps)', parseIntOption('steps', 20), 600)
@@ -34,7 +34,7 @@ at the map sees nothing unusual. Compare the columns of demo.png.`)
       prepareOutDir(opts.out);
       const backend = await setupBackend(cmd);
       const model: Classifier = loadModel(opts.model);
-      const interpreter = makeInterpreter(opts.interpreter, model);
+      const interpreter = await interpreterFor(opts.interpreter, model);
       const ds = fixtureDataset(fixtureFor(model));
       const { indices, labels, targets } = pickExamples(model, opts.n, opts.seed);
       const { x } = batchTensor(ds, indices);

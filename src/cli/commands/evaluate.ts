@@ -4,12 +4,12 @@ import { Option, type Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { batchTensor } from '../../data/dataset.js';
 import { type AttackName, type ImageRecord, runAttack } from '../../experiments/run-attack.js';
-import { INTERPRETER_NAMES, makeInterpreter } from '../../interpreters/index.js';
 import { attackSuccessRate, misclassificationConfidence } from '../../metrics/attack.js';
 import type { Classifier } from '../../models/classifier.js';
 import { writeAtomic } from '../../models/node/files.js';
 import { loadModel } from '../../models/node/zoo-loader.js';
 import { fixtureDataset, fixtureFor, pickExamples } from '../inputs.js';
+import { CLI_INTERPRETER_NAMES, interpreterFor } from '../interpreters.js';
 import { parseFloatOption, parseIntOption, printJson, progressBar, runRecord, setupBackend, prepareOutDir } from '../util.js';
 
 interface EvaluateOptions {
@@ -34,7 +34,7 @@ export function registerEvaluate(program: Command): void {
   program.command('evaluate')
     .description('the paper\'s protocol: attack the first n fixture images the model classifies correctly, toward seeded random targets')
     .requiredOption('--model <name|dir>', 'zoo model with a fixture dataset')
-    .addOption(new Option('--interpreter <name>', 'interpreter').choices([...INTERPRETER_NAMES]).makeOptionMandatory())
+    .addOption(new Option('--interpreter <name>', 'interpreter').choices([...CLI_INTERPRETER_NAMES]).makeOptionMandatory())
     .addOption(new Option('--attack <name>', 'pgd or adv2').choices(['pgd', 'adv2']).makeOptionMandatory())
     .option('--n <count>', 'images', parseIntOption('n', 1, 1000), 100)
     .option('--seed <n>', 'seed of the target classes', parseIntOption('seed', 0), 1)
@@ -50,7 +50,7 @@ export function registerEvaluate(program: Command): void {
       prepareOutDir(opts.out);
       const backend = await setupBackend(cmd);
       const model: Classifier = loadModel(opts.model);
-      const interpreter = makeInterpreter(opts.interpreter, model);
+      const interpreter = await interpreterFor(opts.interpreter, model);
       const ds = fixtureDataset(fixtureFor(model));
       const { indices: items, targets } = pickExamples(model, opts.n, opts.seed);
       mkdirSync(opts.out, { recursive: true });

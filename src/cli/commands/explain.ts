@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
-import { INTERPRETER_NAMES, makeInterpreter } from '../../interpreters/index.js';
 import { encodePng } from '../../io/image.js';
 import type { Classifier } from '../../models/classifier.js';
 import { writeAtomic } from '../../models/node/files.js';
 import { loadModel } from '../../models/node/zoo-loader.js';
 import { type Cell, composeGrid, heatmapOverlay } from '../../viz/index.js';
 import { type LoadedInput, checkClass, loadInput } from '../inputs.js';
+import { CLI_INTERPRETER_NAMES, gridInterpreters, interpreterFor } from '../interpreters.js';
 import { UsageError, parseIntOption, printJson, runRecord, setupBackend, prepareOutDir } from '../util.js';
 import { className } from './attack.js';
 
@@ -34,7 +34,7 @@ export function registerExplain(program: Command): void {
   program.command('explain')
     .description('explain a prediction: the interpreter\'s attribution map as a heat-map PNG and as numbers')
     .requiredOption('--model <name|dir>', 'zoo model or model folder')
-    .option('--interpreter <name>', `one of: ${INTERPRETER_NAMES.join(', ')}`, 'cam')
+    .option('--interpreter <name>', `one of: ${CLI_INTERPRETER_NAMES.join(', ')} (rts: when the model has a trained RTS network)`, 'cam')
     .option('--input <file>', 'PNG/JPEG image')
     .option('--index <i>', 'fixture image of the model\'s dataset', parseIntOption('index', 0))
     .option('--class <c>', 'class to explain (default: the predicted class)', parseIntOption('class', 0))
@@ -48,7 +48,7 @@ export function registerExplain(program: Command): void {
       if (opts.grid !== undefined) {
         const indices = opts.grid.split(',').map((s) => Number(s.trim()));
         if (indices.some((i) => !Number.isInteger(i) || i < 0)) throw new UsageError(`--grid wants comma-separated fixture indices, got '${opts.grid}'`);
-        const interpreters = INTERPRETER_NAMES.map((n) => makeInterpreter(n, model));
+        const interpreters = await gridInterpreters(model);
         const rows = indices.map((index) => {
           const input = loadInput(model, { index });
           const pred = tf.tidy(() => tf.argMax(model.logits(input.x), 1).dataSync()[0]!);
@@ -64,13 +64,13 @@ export function registerExplain(program: Command): void {
           input.x.dispose();
           return cells;
         });
-        const picture = composeGrid({ rows, colLabels: ['image', ...INTERPRETER_NAMES.map((n) => n.toUpperCase())], rowLabels: indices.map((i) => `#${i}`), title: `${model.name}: interpreters compared`, legend: { label: 'attribution', low: 'low', high: 'high' } });
+        const picture = composeGrid({ rows, colLabels: ['image', ...interpreters.map((it) => it.name.toUpperCase())], rowLabels: indices.map((i) => `#${i}`), title: `${model.name}: interpreters compared`, legend: { label: 'attribution', low: 'low', high: 'high' } });
         writeAtomic(join(opts.out, 'grid.png'), encodePng(picture));
-        process.stdout.write(`wrote ${join(opts.out, 'grid.png')}\n`);
+        process.stdout.write(`wrote ${join(opts.out, 'grid.png')} (${interpreters.map((it) => it.name).join(', ')})\n`);
         model.dispose();
         return;
       }
-      const interpreter = makeInterpreter(opts.interpreter, model);
+      const interpreter = await interpreterFor(opts.interpreter, model);
       const input = loadInput(model, opts);
       model.validateInput(input.x);
       const probs = tf.tidy(() => Array.from(tf.softmax(model.logits(input.x)).dataSync()));
