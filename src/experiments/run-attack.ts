@@ -5,9 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Adv2, ADV2_DEFAULTS, type Adv2Options } from '../attacks/adv2.js';
+import { Adv2Mask, ADV2_MASK_DEFAULTS, type Adv2MaskOptions } from '../attacks/adv2-mask.js';
 import type { AttackResult, RunHooks } from '../attacks/attack.js';
 import { Pgd, PGD_DEFAULTS, type PgdOptions } from '../attacks/pgd.js';
 import type { Interpreter } from '../interpreters/interpreter.js';
+import { MaskInterpreter } from '../interpreters/mask.js';
 import { l2Distance, linfDistance } from '../metrics/attack.js';
 import { compareMaps } from '../metrics/maps.js';
 
@@ -17,6 +19,8 @@ export interface AttackSettings {
   attack: AttackName;
   pgd?: Partial<PgdOptions>;
   adv2?: Partial<Adv2Options>;
+  /** ADV² against MASK (the bilevel attack); epsilon, warmupSteps, steps (→ outerSteps) and selectConfidence are also taken from `adv2` */
+  adv2Mask?: Partial<Adv2MaskOptions>;
 }
 
 export interface ImageRecord {
@@ -41,7 +45,7 @@ export interface AttackRun {
   /** target maps the distances are measured against [N,h,w] (caller disposes) */
   targetMaps: tf.Tensor3D;
   records: ImageRecord[];
-  options: PgdOptions | Adv2Options;
+  options: PgdOptions | Adv2Options | Adv2MaskOptions;
 }
 
 /**
@@ -64,11 +68,23 @@ export function runAttack(
   }
   const targetMaps = opts.targetMaps ? tf.clone(opts.targetMaps) : interpreter.explain(x0, explained);
   let result: AttackResult;
-  let options: PgdOptions | Adv2Options;
+  let options: PgdOptions | Adv2Options | Adv2MaskOptions;
   if (settings.attack === 'pgd') {
     const pgd = new Pgd(model, settings.pgd);
     options = pgd.options;
     result = pgd.run(x0, targets, interpreter, opts.hooks);
+  } else if (interpreter instanceof MaskInterpreter) {
+    // MASK's map is an optimisation: `--attack adv2` is the bilevel attack (spec 4.7); λ does not apply
+    const a = settings.adv2 ?? {};
+    const adv2Mask = new Adv2Mask(interpreter, {
+      ...(a.epsilon !== undefined ? { epsilon: a.epsilon } : {}),
+      ...(a.warmupSteps !== undefined ? { warmupSteps: a.warmupSteps } : {}),
+      ...(a.steps !== undefined ? { outerSteps: a.steps } : {}),
+      ...(a.selectConfidence !== undefined ? { selectConfidence: a.selectConfidence } : {}),
+      ...settings.adv2Mask,
+    });
+    options = adv2Mask.options;
+    result = adv2Mask.run(x0, targets, targetMaps, opts.hooks);
   } else {
     const adv2 = new Adv2(interpreter, settings.adv2);
     options = adv2.options;
@@ -97,4 +113,4 @@ export function runAttack(
   return { result, targetMaps, records, options };
 }
 
-export const DEFAULT_SETTINGS = { pgd: PGD_DEFAULTS, adv2: ADV2_DEFAULTS };
+export const DEFAULT_SETTINGS = { pgd: PGD_DEFAULTS, adv2: ADV2_DEFAULTS, adv2Mask: ADV2_MASK_DEFAULTS };

@@ -4,6 +4,7 @@ import { CamInterpreter } from './cam.js';
 import { GradInterpreter, type GradOptions } from './grad.js';
 import { GradCamInterpreter } from './gradcam.js';
 import { IntegratedGradientsInterpreter } from './integrated-gradients.js';
+import { MaskInterpreter } from './mask.js';
 import type { Interpreter } from './interpreter.js';
 import { RtsInterpreter } from './rts.js';
 import type { RtsNetwork } from './rts/network.js';
@@ -15,10 +16,11 @@ export { GradInterpreter } from './grad.js';
 export { GradCamInterpreter } from './gradcam.js';
 export { SmoothGradInterpreter } from './smoothgrad.js';
 export { IntegratedGradientsInterpreter } from './integrated-gradients.js';
+export { MaskInterpreter, maskDefaults } from './mask.js';
 export { RtsInterpreter } from './rts.js';
 export { RtsNetwork } from './rts/network.js';
 
-export const INTERPRETER_NAMES = ['grad', 'smoothgrad', 'ig', 'cam', 'gradcam'] as const;
+export const INTERPRETER_NAMES = ['grad', 'smoothgrad', 'ig', 'cam', 'gradcam', 'mask'] as const;
 export type InterpreterName = (typeof INTERPRETER_NAMES)[number];
 
 /** interpreters that need a trained network of their own, passed in InterpreterOptions (the CLI loads it) */
@@ -42,6 +44,7 @@ export function makeInterpreter(name: string, model: Classifier, opts: Interpret
     case 'ig': return new IntegratedGradientsInterpreter(model, { pool: defaultGradPool(model) });
     case 'cam': return new CamInterpreter(model);
     case 'gradcam': return new GradCamInterpreter(model);
+    case 'mask': return new MaskInterpreter(model);
     case 'rts':
       if (opts.rts === undefined) throw new Error(`interpreter 'rts' needs a trained RTS network for '${model.name}' (train one with adv2 train-rts)`);
       return new RtsInterpreter(model, opts.rts);
