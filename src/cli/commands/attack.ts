@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { attackPicture, type PictureVariant } from '../../experiments/figures.js';
-import { type AttackName, runAttack } from '../../experiments/run-attack.js';
+import { runAttack } from '../../experiments/run-attack.js';
 import { decodeImage } from '../../io/image.js';
 import { encodePng } from '../../io/image.js';
 import type { Interpreter } from '../../interpreters/interpreter.js';
@@ -11,22 +11,17 @@ import type { Classifier } from '../../models/classifier.js';
 import { writeAtomic } from '../../models/node/files.js';
 import { loadModel } from '../../models/node/zoo-loader.js';
 import { checkClass, loadInput, writeTensorPng } from '../inputs.js';
+import { type AttackFlags, addAttackOptions, attackSettings } from '../attack-options.js';
 import { CLI_INTERPRETER_NAMES, interpreterFor } from '../interpreters.js';
-import { UsageError, parseFloatOption, parseIntOption, printJson, progressBar, runRecord, setupBackend, prepareOutDir } from '../util.js';
+import { UsageError, parseIntOption, printJson, progressBar, runRecord, setupBackend, prepareOutDir } from '../util.js';
 
-interface AttackCliOptions {
+interface AttackCliOptions extends AttackFlags {
   model: string;
   interpreter: string;
-  attack: AttackName;
   input?: string;
   index?: number;
   target: number;
   targetMap: string;
-  epsilon: number;
-  stepSize: number;
-  steps?: number;
-  warmup?: number;
-  lambda?: number;
   out: string;
   json?: boolean;
 }
@@ -54,7 +49,7 @@ export function className(model: Classifier, c: number): string {
 }
 
 export function registerAttack(program: Command): void {
-  program.command('attack')
+  const command = program.command('attack')
     .description('attack one image: make the classifier predict --target while the interpreter shows the target map')
     .requiredOption('--model <name|dir>', 'zoo model (adv2 models list) or model folder')
     .addOption(new Option('--interpreter <name>', 'interpreter to fool').choices([...CLI_INTERPRETER_NAMES]).makeOptionMandatory())
@@ -62,12 +57,8 @@ export function registerAttack(program: Command): void {
     .option('--input <file>', 'PNG/JPEG image')
     .option('--index <i>', 'fixture image of the model\'s dataset', parseIntOption('index', 0))
     .requiredOption('--target <class>', 'target class index', parseIntOption('target', 0))
-    .option('--target-map <benign|file>', 'map the interpretation should show: the benign map, or a grayscale PNG', 'benign')
-    .option('--epsilon <e>', 'L∞ radius in [0,1] pixel units', parseFloatOption('epsilon', 0, 1), 0.031)
-    .option('--step-size <a>', 'signed step size', parseFloatOption('step-size', 0, 1), 1 / 255)
-    .option('--steps <n>', 'steps (PGD: total; ADV²: stage 2)', parseIntOption('steps', 1))
-    .option('--warmup <n>', 'ADV² stage-1 PGD steps', parseIntOption('warmup', 0))
-    .option('--lambda <c>', 'ADV² interpretation weight c (ramped c→2c)', parseFloatOption('lambda', 0))
+    .option('--target-map <benign|file>', 'map the interpretation should show: the benign map, or a grayscale PNG', 'benign');
+  addAttackOptions(command)
     .requiredOption('--out <dir>', 'output folder: adversarial.png, benign-map.png, adversarial-map.png, overview.png, result.json')
     .option('--json', 'print result.json to stdout')
     .addHelpText('after', `
@@ -85,14 +76,7 @@ Example:
       model.validateInput(input.x);
       const targetMaps = opts.targetMap === 'benign' ? undefined : mapFromFile(opts.targetMap, interpreter);
       const bar = progressBar(`${opts.attack} |{bar}| {value}/{total} | CE {ce} | map {map} | success {ok}`);
-      const settings = opts.attack === 'pgd'
-        ? { attack: 'pgd' as const, pgd: { epsilon: opts.epsilon, stepSize: opts.stepSize, ...(opts.steps ? { steps: opts.steps } : {}) } }
-        : { attack: 'adv2' as const, adv2: {
-          epsilon: opts.epsilon, stepSize: opts.stepSize,
-          ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
-          ...(opts.warmup !== undefined ? { warmupSteps: opts.warmup } : {}),
-          ...(opts.lambda !== undefined ? { lambda: { kind: 'ramp' as const, c: opts.lambda } } : {}),
-        } };
+      const settings = attackSettings(opts);
       let started = false;
       const run = runAttack(interpreter, input.x, [opts.target], settings, {
         trueClasses: [input.label ?? null], targetMaps,

@@ -3,27 +3,22 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { batchTensor } from '../../data/dataset.js';
-import { type AttackName, type ImageRecord, runAttack } from '../../experiments/run-attack.js';
+import { type ImageRecord, runAttack } from '../../experiments/run-attack.js';
 import { attackSuccessRate, misclassificationConfidence } from '../../metrics/attack.js';
 import type { Classifier } from '../../models/classifier.js';
 import { writeAtomic } from '../../models/node/files.js';
 import { loadModel } from '../../models/node/zoo-loader.js';
 import { fixtureDataset, fixtureFor, pickExamples } from '../inputs.js';
+import { type AttackFlags, addAttackOptions, attackSettings } from '../attack-options.js';
 import { CLI_INTERPRETER_NAMES, interpreterFor } from '../interpreters.js';
-import { parseFloatOption, parseIntOption, printJson, progressBar, runRecord, setupBackend, prepareOutDir } from '../util.js';
+import { parseIntOption, printJson, progressBar, runRecord, setupBackend, prepareOutDir } from '../util.js';
 
-interface EvaluateOptions {
+interface EvaluateOptions extends AttackFlags {
   model: string;
   interpreter: string;
-  attack: AttackName;
   n: number;
   seed: number;
   batch: number;
-  epsilon: number;
-  steps?: number;
-  warmup?: number;
-  lambda?: number;
-  selectConfidence?: number;
   out: string;
   json?: boolean;
 }
@@ -31,19 +26,15 @@ interface EvaluateOptions {
 const mean = (v: number[]): number => (v.length === 0 ? Number.NaN : v.reduce((s, a) => s + a, 0) / v.length);
 
 export function registerEvaluate(program: Command): void {
-  program.command('evaluate')
+  const command = program.command('evaluate')
     .description('the paper\'s protocol: attack the first n fixture images the model classifies correctly, toward seeded random targets')
     .requiredOption('--model <name|dir>', 'zoo model with a fixture dataset')
     .addOption(new Option('--interpreter <name>', 'interpreter').choices([...CLI_INTERPRETER_NAMES]).makeOptionMandatory())
     .addOption(new Option('--attack <name>', 'pgd or adv2').choices(['pgd', 'adv2']).makeOptionMandatory())
     .option('--n <count>', 'images', parseIntOption('n', 1, 1000), 100)
     .option('--seed <n>', 'seed of the target classes', parseIntOption('seed', 0), 1)
-    .option('--batch <size>', 'images attacked together', parseIntOption('batch', 1, 256), 20)
-    .option('--epsilon <e>', 'L∞ radius (the same for PGD and ADV² in comparisons)', parseFloatOption('epsilon', 0, 1), 0.031)
-    .option('--steps <n>', 'PGD: total steps; ADV²: stage-2 steps', parseIntOption('steps', 1))
-    .option('--warmup <n>', 'ADV² stage-1 steps', parseIntOption('warmup', 0))
-    .option('--lambda <c>', 'ADV² interpretation weight c (ramped c→2c)', parseFloatOption('lambda', 0))
-    .option('--select-confidence <p>', 'ADV² keeps the best iterate whose target probability is at least p (default 0.9)', parseFloatOption('select-confidence', 0, 1))
+    .option('--batch <size>', 'images attacked together', parseIntOption('batch', 1, 256), 20);
+  addAttackOptions(command)
     .requiredOption('--out <dir>', 'results.jsonl (one line per image, streamed), summary.json, summary.md')
     .option('--json', 'print summary.json to stdout')
     .action(async (opts: EvaluateOptions, cmd: Command) => {
@@ -56,15 +47,7 @@ export function registerEvaluate(program: Command): void {
       mkdirSync(opts.out, { recursive: true });
       const jsonl = join(opts.out, 'results.jsonl');
       if (existsSync(jsonl)) rmSync(jsonl);
-      const settings = opts.attack === 'pgd'
-        ? { attack: 'pgd' as const, pgd: { epsilon: opts.epsilon, ...(opts.steps ? { steps: opts.steps } : {}) } }
-        : { attack: 'adv2' as const, adv2: {
-          epsilon: opts.epsilon,
-          ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
-          ...(opts.warmup !== undefined ? { warmupSteps: opts.warmup } : {}),
-          ...(opts.lambda !== undefined ? { lambda: { kind: 'ramp' as const, c: opts.lambda } } : {}),
-          ...(opts.selectConfidence !== undefined ? { selectConfidence: opts.selectConfidence } : {}),
-        } };
+      const settings = attackSettings(opts);
       const bar = progressBar(`${opts.attack}/${opts.interpreter} |{bar}| {value}/{total} images | ASR {asr} | L1 {l1} | ETA {eta_formatted}`);
       bar.start(items.length, { asr: '-', l1: '-' });
       const records: ImageRecord[] = [];
