@@ -19,7 +19,7 @@ export interface AttackSettings {
   attack: AttackName;
   pgd?: Partial<PgdOptions>;
   adv2?: Partial<Adv2Options>;
-  /** ADV² against MASK (the bilevel attack); epsilon, warmupSteps, steps (→ outerSteps) and selectConfidence are also taken from `adv2` */
+  /** ADV² against MASK (the bilevel attack); epsilon, stepSize (→ warmupStepSize), warmupSteps, steps (→ outerSteps) and selectConfidence are also taken from `adv2` */
   adv2Mask?: Partial<Adv2MaskOptions>;
 }
 
@@ -78,6 +78,7 @@ export function runAttack(
     const a = settings.adv2 ?? {};
     const adv2Mask = new Adv2Mask(interpreter, {
       ...(a.epsilon !== undefined ? { epsilon: a.epsilon } : {}),
+      ...(a.stepSize !== undefined ? { warmupStepSize: a.stepSize } : {}),
       ...(a.warmupSteps !== undefined ? { warmupSteps: a.warmupSteps } : {}),
       ...(a.steps !== undefined ? { outerSteps: a.steps } : {}),
       ...(a.selectConfidence !== undefined ? { selectConfidence: a.selectConfidence } : {}),

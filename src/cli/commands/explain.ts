@@ -2,13 +2,14 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { encodePng } from '../../io/image.js';
+import { MaskInterpreter } from '../../interpreters/mask.js';
 import type { Classifier } from '../../models/classifier.js';
 import { writeAtomic } from '../../models/node/files.js';
 import { loadModel } from '../../models/node/zoo-loader.js';
 import { type Cell, composeGrid, heatmapOverlay } from '../../viz/index.js';
 import { type LoadedInput, checkClass, loadInput } from '../inputs.js';
 import { CLI_INTERPRETER_NAMES, gridInterpreters, interpreterFor } from '../interpreters.js';
-import { UsageError, parseIntOption, printJson, runRecord, setupBackend, prepareOutDir } from '../util.js';
+import { UsageError, parseIntOption, printJson, progressBar, runRecord, setupBackend, prepareOutDir } from '../util.js';
 import { className } from './attack.js';
 
 interface ExplainOptions {
@@ -77,7 +78,14 @@ export function registerExplain(program: Command): void {
       const predicted = probs.indexOf(Math.max(...probs));
       const cls = opts.class ?? predicted;
       checkClass(model, cls, '--class');
+      // MASK optimises for 300 iterations: show them
+      const bar = interpreter instanceof MaskInterpreter ? progressBar('MASK |{bar}| {value}/{total} iterations') : null;
+      if (bar && interpreter instanceof MaskInterpreter) {
+        bar.start(interpreter.options.iterations);
+        interpreter.onIteration = (i) => bar.update(i);
+      }
       const map = interpreter.explain(input.x, [cls]);
+      bar?.stop();
       const [, mh, mw] = map.shape;
       const values = Array.from(map.dataSync());
       const overlay = composeGrid({ rows: [[overlayCell(input, map, `${interpreter.name.toUpperCase()} for ${className(model, cls)}`)]], cellSize: Math.max(224, input.x.shape[1]) });
