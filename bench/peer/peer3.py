@@ -207,6 +207,51 @@ def render(r, sides):
     return "\n".join(L)
 
 
+def proc_kib(pid, field):
+    """a VmRSS/VmHWM-style field of /proc/<pid>/status, in KiB"""
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/{pid}/status")
+
+
+def measure_memory(start_worker, sides, nets, kinds):
+    """Peak memory per side: a fresh worker per (net, batch, kind), its resident set at idle, then
+    the peak resident set (VmHWM) over building the net and inputs and running the workload
+    (prepare runs it twice). Peak minus idle is what the workload costs; weights and inputs are the
+    same bytes on every side. Framework-agnostic: wasm's heap never shrinks and torch's allocator
+    keeps blocks, so the high-water mark is the fair measure for both."""
+    rows = []
+    for net in nets:
+        for batch in D.SPEC["batches"][net]:
+            for kind in kinds:
+                row = {"net": net, "batch": batch, "kind": kind}
+                for side in sides:
+                    w = start_worker(side)
+                    try:
+                        idle = proc_kib(w.p.pid, "VmRSS")
+                        w.call(cmd="prepare", id="mem", net=net, batch=batch, kind=kind)
+                        peak = proc_kib(w.p.pid, "VmHWM")
+                        row[side] = {"idle_mib": idle / 1024, "peak_mib": peak / 1024, "workload_mib": (peak - idle) / 1024}
+                    finally:
+                        w.close()
+                rows.append(row)
+                D.log("  memory " + json.dumps(row))
+    return rows
+
+
+def memory_report(rows, sides):
+    out = ["| net | batch | workload | " + " | ".join(f"{s} MiB (peak − idle)" for s in sides) + " | " +
+           " | ".join(f"{s}/torch" for s in sides if s != "torch") + " |",
+           "|---|---:|---|" + "---:|" * (len(sides) + len(sides) - 1)]
+    for r in rows:
+        vals = " | ".join(f"{r[s]['workload_mib']:.1f}" for s in sides)
+        ratios = " | ".join(f"{r[s]['workload_mib'] / r['torch']['workload_mib']:.2f}" for s in sides if s != "torch")
+        out.append(f"| {r['net']} | {r['batch']} | {r['kind']} | {vals} | {ratios} |")
+    return "\n".join(out)
+
+
 def main():
     global D
     peer_dir = os.path.abspath(sys.argv[1])
@@ -218,6 +263,9 @@ def main():
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--no-stock", action="store_true", help="torch and adv2 only")
     ap.add_argument("--rounds", type=int, default=D.SPEC["rounds"])
+    ap.add_argument("--memory", action="store_true",
+                    help="peak memory instead of time: a fresh worker per workload, VmHWM − idle VmRSS (default workloads: grad)")
+    ap.add_argument("--kinds", default="", help="KIND[,KIND] (default: all for timing, grad for --memory)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch intra-op threads and adv2 wasm threads (N > 1 implies --no-stock: stock tfjs has 1 thread in Node)")
     args = ap.parse_args(sys.argv[2:])
@@ -245,6 +293,17 @@ def main():
     targv = [py, os.path.join(D.HERE, "torch_bench.py")]
     if args.threads > 1:
         targv = [py, os.path.join(ROOT, "bench", "peer", "torch-threads.py"), targv[1]]
+    if args.memory:
+        kinds = args.kinds.split(",") if args.kinds else ["grad"]
+        msides = ["torch"] + sides
+        start = lambda side: D.Worker(side, targv, tenv) if side == "torch" else D.Worker(side, argv[side], jenv)
+        rows = measure_memory(start, msides, nets, kinds)
+        table = memory_report(rows, msides)
+        print(table)
+        os.makedirs(D.OUT, exist_ok=True)
+        with open(os.path.join(D.OUT, "memory3.json"), "w") as fh:
+            json.dump({"rows": rows, "load": D.loadavg(), "threads": args.threads}, fh, indent=2)
+        return 0
     pt = D.Worker("torch", targv, tenv)
     ws = []
     report = {"started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -277,7 +336,7 @@ def main():
                 D.log("CHECKS FAILED - timings below are not trustworthy")
         D.log(f"timing (median of {args.rounds} interleaved rounds) ...")
         rows = []
-        work = [(n, b, k) for n in nets for b in D.SPEC["batches"][n] for k in D.SPEC["kinds"]]
+        work = [(n, b, k) for n in nets for b in D.SPEC["batches"][n] for k in (args.kinds.split(",") if args.kinds else D.SPEC["kinds"])]
         for i, (n, b, k) in enumerate(work):
             last = i + 1 == len(work) or work[i + 1][0] != n
             rows.append(time3(D, pt, ws, n, b, k, args.rounds, last))
