@@ -51,7 +51,7 @@ export function registerTrainRts(program: Command): void {
     .option('--batch-size <n>', 'batch size', parseIntOption('batch-size', 2, 1024))
     .option('--lr <rate>', 'Adam learning rate', parseFloatOption('lr', 0, 1))
     .option('--smooth <s>', 'smoothness coefficient s', parseFloatOption('smooth', 0, 100))
-    .option('--colour-centre <v>', 'centre of φ\'s random grey levels (default 0.5)', parseFloatOption('colour-centre', 0, 1))
+    .option('--colour-centre <v>', 'centre of φ\'s random grey levels (default 0.165: U(0, 0.33); upstream 0.5)', parseFloatOption('colour-centre', 0, 1))
     .option('--seed <n>', 'seed for initialisation, order, fake labels and φ', parseIntOption('seed', 1, 2 ** 31 - 1), 1)
     .option('--eval-n <n>', 'fixture images for the quality figures of the card', parseIntOption('eval-n', 1, 1000), 100)
     .option('--data-dir <dir>', 'folder with the Fashion-MNIST IDX files (default: the Debian package location)')
@@ -148,7 +148,7 @@ Example:
       });
       saveRtsDir(net, opts.out, rtsCardMarkdown(net, quality));
       if (opts.json) printJson(net.card);
-      else process.stdout.write(`${name}: keep ${pct(quality.keep)}, delete ${pct(quality.delete)}${quality.localisationMax !== undefined ? `, localisation max ${pct(quality.localisationMax)} / top-10% mass ${pct(quality.localisationMass!)}` : ''} on ${quality.n} fixture images; saved to ${opts.out}\n`);
+      else process.stdout.write(`${name}: keep ${pct(quality.keep)}, delete ${pct(quality.delete)} (blurred alternative: ${pct(quality.keepBlur)}, ${pct(quality.deleteBlur)})${quality.localisationMax !== undefined ? `, localisation max ${pct(quality.localisationMax)} / top-10% mass ${pct(quality.localisationMass!)}` : ''} on ${quality.n} fixture images; saved to ${opts.out}\n`);
       net.dispose();
       classifier.dispose();
     });
@@ -181,11 +181,15 @@ architecture and src/interpreters/rts/objective.ts for the objective.
 | trained | ${String(c['date'])} |
 
 Quality on ${String((c['quality'] as { set: string }).set)} (definitions: src/interpreters/rts/quality.ts —
-mask up-sampled and binarised at 0.5, alternative = blurred image):
+the mask for the predicted class, up-sampled and binarised at 0.5; "keep" blanks everything outside it,
+"delete" blanks it; blank = the canvas background (0) or the blurred image):
 
-| keep (prediction preserved) | delete (prediction changed) | localisation: max in box | localisation: top-10% mass in box |
-|---:|---:|---:|---:|
-| ${pct(q.keep)} | ${pct(q.delete)} | ${q.localisationMax !== undefined ? pct(q.localisationMax) : 'n/a'} | ${q.localisationMass !== undefined ? pct(q.localisationMass) : 'n/a'} |
+| alternative | keep (prediction preserved) | delete (prediction changed) |
+|---|---:|---:|
+| background (headline) | ${pct(q.keep)} | ${pct(q.delete)} |
+| blurred image | ${pct(q.keepBlur)} | ${pct(q.deleteBlur)} |
+
+Localisation on the placed set (map maximum / top-10 % mass inside the object's box): ${q.localisationMax !== undefined ? `${pct(q.localisationMax)} / ${pct(q.localisationMass!)}` : 'n/a (no boxes)'}.
 
 Hyper-parameters: \`${JSON.stringify(o)}\`
 
