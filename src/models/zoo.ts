@@ -33,7 +33,7 @@ export const ZOO: readonly ZooEntry[] = [
     name: 'fmnist-densenet',
     dataset: 'fashion-mnist',
     arch: { family: 'densenet', inputShape: [28, 28, 1], numClasses: 10, stemWidth: 16, growth: 12, layersPerBlock: [3, 3, 3], compression: 0.5, stemStride: 1 },
-    source: 'training',
+    source: 'shipped',
     description: 'DenseNet-style, 3 dense blocks of 3 layers (growth 12), 28×28 Fashion-MNIST',
   },
   {
@@ -47,7 +47,7 @@ export const ZOO: readonly ZooEntry[] = [
     name: 'placed-densenet',
     dataset: 'fashion-mnist-placed',
     arch: { family: 'densenet', inputShape: [56, 56, 1], numClasses: 10, stemWidth: 16, growth: 12, layersPerBlock: [3, 3, 3], compression: 0.5, stemStride: 2 },
-    source: 'training',
+    source: 'shipped',
     description: 'DenseNet-style on the 56×56 placed-object variant (stride-2 stem, CAM at 7×7)',
   },
   {
