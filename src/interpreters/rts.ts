@@ -1,8 +1,9 @@
 /**
  * RTS — real-time saliency (Dabkowski & Gal 2017; spec 3.4): a trained network predicts, in one
  * forward pass, the mask that keeps the evidence for a class. The map is the network's mask at its
- * native resolution (28×28 on the zoo; not up-sampled, like the authors' attack code), natively in
- * [0,1], for the selector class (the target class in attacks).
+ * native resolution (half the input side: 28×28 at 56 px, 14×14 at 28 px; not up-sampled, like
+ * the authors' attack code), natively in [0,1], for the selector class (the target class in
+ * attacks).
  *
  * The network is trained per classifier (`adv2 train-rts`) and loaded by a Node adapter, so this
  * interpreter takes a preloaded RtsNetwork. Its attack form also returns the encoder's own

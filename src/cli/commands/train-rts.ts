@@ -24,6 +24,7 @@ interface TrainRtsCliOptions {
   batchSize?: number;
   lr?: number;
   smooth?: number;
+  area?: number;
   colourCentre?: number;
   seed: number;
   evalN: number;
@@ -51,6 +52,7 @@ export function registerTrainRts(program: Command): void {
     .option('--batch-size <n>', 'batch size', parseIntOption('batch-size', 2, 1024))
     .option('--lr <rate>', 'Adam learning rate', parseFloatOption('lr', 0, 1))
     .option('--smooth <s>', 'smoothness coefficient s', parseFloatOption('smooth', 0, 100))
+    .option('--area <c>', 'area coefficient (default 8)', parseFloatOption('area', 0, 100))
     .option('--colour-centre <v>', 'centre of φ\'s random grey levels (default 0.165: U(0, 0.33); upstream 0.5)', parseFloatOption('colour-centre', 0, 1))
     .option('--seed <n>', 'seed for initialisation, order, fake labels and φ', parseIntOption('seed', 1, 2 ** 31 - 1), 1)
     .option('--eval-n <n>', 'fixture images for the quality figures of the card', parseIntOption('eval-n', 1, 1000), 100)
@@ -83,7 +85,11 @@ Example:
         ...(opts.selectorSteps !== undefined ? { selectorSteps: opts.selectorSteps } : {}),
         ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
         ...(opts.lr !== undefined ? { learningRate: opts.lr } : {}),
-        objective: { ...defaults.objective, ...(opts.smooth !== undefined ? { smoothCoef: opts.smooth } : {}) },
+        objective: {
+          ...defaults.objective,
+          ...(opts.smooth !== undefined ? { smoothCoef: opts.smooth } : {}),
+          ...(opts.area !== undefined ? { areaCoef: opts.area } : {}),
+        },
         blend: { ...defaults.blend, ...(opts.colourCentre !== undefined ? { colourCentre: opts.colourCentre } : {}) },
         seed: opts.seed,
       };
