@@ -58,7 +58,9 @@ describe.each(TEST_BACKENDS)('RTS network on %s', (backend) => {
     await useBackend(backend);
     encoder = toyClassifier('toy-encoder', 1);
     blackBox = toyClassifier('toy-classifier', 2);
-    net = new RtsNetwork(rtsConfigFor(encoder, blackBox), initRtsWeights(rtsConfigFor(encoder, blackBox), 3), encoder);
+    // two up-sampling blocks (8 → 2 → 4 → 8), like the 56 px networks
+    const config = rtsConfigFor(encoder, blackBox, { blocks: 2 });
+    net = new RtsNetwork(config, initRtsWeights(config, 3), encoder);
     x = tf.tidy(() => tf.add(tf.mul(randomTensor([2, 8, 8, 1], 5), 0.4), 0.5)) as tf.Tensor4D;
   });
   afterAll(() => { net.dispose(); encoder.dispose(); blackBox.dispose(); x.dispose(); });
