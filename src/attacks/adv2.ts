@@ -129,16 +129,21 @@ export class Adv2 {
     const jointGrad = tf.valueAndGrad((xi: tf.Tensor) => this.jointLoss(xi as tf.Tensor4D, targets, targetMaps, lambda));
 
     const best = { x: tf.clone(x), distance: new Array<number>(n).fill(Infinity), step: new Array<number>(n).fill(-1) };
+    // candidates are judged as they will be returned: snapped to 8 bits when `quantize` is on
+    // (snapping an iterate that just passed p ≥ selectConfidence can push it back below)
     const consider = (t: number): void => {
-      const ev = evaluateTargets(this.model, x, targets);
-      const dist = tf.tidy(() => Array.from(tf.mean(tf.square(tf.sub(this.interpreter.explain(x, targets), targetMaps)), [1, 2]).dataSync()));
+      const candidate = o.quantize ? quantize8(x, x0, o.epsilon) : tf.clone(x);
+      const ev = evaluateTargets(this.model, candidate, targets);
+      const dist = tf.tidy(() => Array.from(tf.mean(tf.square(tf.sub(this.interpreter.explain(candidate, targets), targetMaps)), [1, 2]).dataSync()));
       const better = dist.map((d, i) => ev.success[i]! && ev.confidence[i]! >= o.selectConfidence && d < best.distance[i]!);
-      if (!better.some(Boolean)) return;
-      const mask = tf.tensor4d(better.map(Number), [n, 1, 1, 1]);
-      const merged = tf.tidy(() => tf.add(tf.mul(x, mask), tf.mul(best.x, tf.sub(1, mask))) as tf.Tensor4D);
-      mask.dispose(); best.x.dispose();
-      best.x = merged;
-      better.forEach((b, i) => { if (b) { best.distance[i] = dist[i]!; best.step[i] = t; } });
+      if (better.some(Boolean)) {
+        const mask = tf.tensor4d(better.map(Number), [n, 1, 1, 1]);
+        const merged = tf.tidy(() => tf.add(tf.mul(candidate, mask), tf.mul(best.x, tf.sub(1, mask))) as tf.Tensor4D);
+        mask.dispose(); best.x.dispose();
+        best.x = merged;
+        better.forEach((b, i) => { if (b) { best.distance[i] = dist[i]!; best.step[i] = t; } });
+      }
+      candidate.dispose();
     };
 
     for (let t = 1; t <= o.steps; t++) {
