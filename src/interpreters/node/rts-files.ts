@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import type { Classifier } from '../../models/classifier.js';
 import { shippedModelDir, writeAtomic } from '../../models/node/files.js';
 import { loadModel } from '../../models/node/zoo-loader.js';
-import { ModelFormatError, type WeightSpec, type WeightMap, decodeWeights, disposeWeights, encodeWeights } from '../../models/weights.js';
+import { type OptimizerFiles, readOptimizerState, writeOptimizerState } from '../../models/node/checkpoint.js';
+import { ModelFormatError, type WeightMap } from '../../models/weights.js';
 import { parseRtsJson, rtsFromParts, serializeRts } from '../rts/format.js';
 import type { RtsNetwork } from '../rts/network.js';
 import type { RtsTrainOptions, RtsTrainState } from '../rts/train.js';
@@ -64,20 +65,15 @@ interface RtsCheckpointJson {
   step: number;
   elapsedSeconds: number;
   history: RtsTrainState['history'];
-  specs: { weights: WeightSpec[]; m: WeightSpec[]; v: WeightSpec[] };
+  specs: OptimizerFiles;
 }
 
 export function saveRtsCheckpoint(dir: string, fingerprint: string, options: RtsTrainOptions, state: RtsTrainState): void {
-  const w = encodeWeights(state.weights);
-  const m = encodeWeights(state.moments.m);
-  const v = encodeWeights(state.moments.v);
-  writeAtomic(join(dir, 'weights.bin'), w.data);
-  writeAtomic(join(dir, 'adam-m.bin'), m.data);
-  writeAtomic(join(dir, 'adam-v.bin'), v.data);
+  const specs = writeOptimizerState(dir, state.weights, state.moments);
   const json: RtsCheckpointJson = {
     format: 'adv2-rts-checkpoint', version: 1, fingerprint, options,
     step: state.step, elapsedSeconds: state.elapsedSeconds, history: state.history,
-    specs: { weights: w.specs, m: m.specs, v: v.specs },
+    specs,
   };
   // state.json last: it names a consistent set of the files above
   writeAtomic(join(dir, 'state.json'), JSON.stringify(json));
@@ -94,15 +90,6 @@ export function loadRtsCheckpoint(dir: string, fingerprint: string): {
   if (json.fingerprint !== fingerprint) {
     throw new Error(`checkpoint in ${dir} is from a different RTS configuration; use --restart to overwrite it`);
   }
-  const read = (name: string, specs: WeightSpec[]) => decodeWeights(specs, new Uint8Array(readFileSync(join(dir, name))), join(dir, name));
-  const weights = read('weights.bin', json.specs.weights);
-  let m: WeightMap, v: WeightMap;
-  try {
-    m = read('adam-m.bin', json.specs.m);
-    v = read('adam-v.bin', json.specs.v);
-  } catch (err) {
-    disposeWeights(weights);
-    throw err;
-  }
-  return { step: json.step, elapsedSeconds: json.elapsedSeconds, history: json.history, weights, moments: { m, v } };
+  const { weights, moments } = readOptimizerState(dir, json.specs);
+  return { step: json.step, elapsedSeconds: json.elapsedSeconds, history: json.history, weights, moments };
 }

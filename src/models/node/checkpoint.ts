@@ -2,8 +2,36 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainOptions, TrainState } from '../train.js';
-import { type WeightSpec, decodeWeights, disposeWeights, encodeWeights } from '../weights.js';
+import { type WeightMap, type WeightSpec, decodeWeights, disposeWeights, encodeWeights } from '../weights.js';
 import { writeAtomic } from './files.js';
+
+export interface OptimizerFiles { weights: WeightSpec[]; m: WeightSpec[]; v: WeightSpec[] }
+
+/** weights and AdamW moments as float32 files in `dir` (atomic each); returns their specs for state.json */
+export function writeOptimizerState(dir: string, weights: WeightMap, moments: { m: WeightMap; v: WeightMap }): OptimizerFiles {
+  const w = encodeWeights(weights);
+  const m = encodeWeights(moments.m);
+  const v = encodeWeights(moments.v);
+  writeAtomic(join(dir, 'weights.bin'), w.data);
+  writeAtomic(join(dir, 'adam-m.bin'), m.data);
+  writeAtomic(join(dir, 'adam-v.bin'), v.data);
+  return { weights: w.specs, m: m.specs, v: v.specs };
+}
+
+/** the files writeOptimizerState wrote; nothing stays allocated if one of them is bad */
+export function readOptimizerState(dir: string, specs: OptimizerFiles): { weights: WeightMap; moments: { m: WeightMap; v: WeightMap } } {
+  const read = (name: string, s: WeightSpec[]) => decodeWeights(s, new Uint8Array(readFileSync(join(dir, name))), join(dir, name));
+  const weights = read('weights.bin', specs.weights);
+  let m: WeightMap | undefined;
+  try {
+    m = read('adam-m.bin', specs.m);
+    return { weights, moments: { m, v: read('adam-v.bin', specs.v) } };
+  } catch (err) {
+    disposeWeights(weights);
+    if (m) disposeWeights(m);
+    throw err;
+  }
+}
 
 interface CheckpointJson {
   format: 'adv2-checkpoint';
@@ -16,20 +44,15 @@ interface CheckpointJson {
   globalStep: number;
   elapsedSeconds: number;
   history: TrainState['history'];
-  specs: { weights: WeightSpec[]; m: WeightSpec[]; v: WeightSpec[] };
+  specs: OptimizerFiles;
 }
 
 export function saveCheckpoint(dir: string, fingerprint: string, options: TrainOptions, state: TrainState): void {
-  const w = encodeWeights(state.weights);
-  const m = encodeWeights(state.moments.m);
-  const v = encodeWeights(state.moments.v);
-  writeAtomic(join(dir, 'weights.bin'), w.data);
-  writeAtomic(join(dir, 'adam-m.bin'), m.data);
-  writeAtomic(join(dir, 'adam-v.bin'), v.data);
+  const specs = writeOptimizerState(dir, state.weights, state.moments);
   const json: CheckpointJson = {
     format: 'adv2-checkpoint', version: 1, fingerprint, options,
     epoch: state.epoch, step: state.step, globalStep: state.globalStep, elapsedSeconds: state.elapsedSeconds,
-    history: state.history, specs: { weights: w.specs, m: m.specs, v: v.specs },
+    history: state.history, specs,
   };
   // state.json last: it names a consistent set of the files above
   writeAtomic(join(dir, 'state.json'), JSON.stringify(json));
@@ -44,21 +67,11 @@ export function loadCheckpoint(dir: string, fingerprint: string): { state: Train
   if (json.fingerprint !== fingerprint) {
     throw new Error(`checkpoint in ${dir} is from a different architecture or dataset; use --restart to overwrite it`);
   }
-  const read = (name: string, specs: WeightSpec[]) =>
-    decodeWeights(specs, new Uint8Array(readFileSync(join(dir, name))), join(dir, name));
-  const weights = read('weights.bin', json.specs.weights);
-  let m, v;
-  try {
-    m = read('adam-m.bin', json.specs.m);
-    v = read('adam-v.bin', json.specs.v);
-  } catch (err) {
-    disposeWeights(weights);
-    throw err;
-  }
+  const { weights, moments } = readOptimizerState(dir, json.specs);
   return {
     options: json.options,
     state: {
-      epoch: json.epoch, step: json.step, globalStep: json.globalStep, weights, moments: { m, v },
+      epoch: json.epoch, step: json.step, globalStep: json.globalStep, weights, moments,
       elapsedSeconds: json.elapsedSeconds, history: json.history,
     },
   };
