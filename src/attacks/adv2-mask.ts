@@ -50,7 +50,7 @@ import * as tf from '@tensorflow/tfjs';
 import { customUnary, surrogateRelu, type SurrogateKind } from '../engine/ops/index.js';
 import type { Jitter, MaskAdamState, MaskInterpreter } from '../interpreters/mask.js';
 import type { Activation } from '../models/context.js';
-import { type AttackResult, type RunHooks, type StepTrace, evaluateTargets, projectLinf, quantize8, signedStep, validateAttackInput } from './attack.js';
+import { type AttackResult, type RunHooks, type StepTrace, evaluateTargets, pickPerImage, projectLinf, quantize8, signedDescent, validateAttackInput } from './attack.js';
 
 /** values of an ImageNet input (3·224²), the scale the authors' L2 step lengths were set for */
 const REFERENCE_INPUT_SIZE = 3 * 224 * 224;
@@ -201,16 +201,8 @@ export class Adv2Mask {
     const successRate = (xi: tf.Tensor4D): number => evaluateTargets(model, xi, targets).success.filter(Boolean).length / n;
 
     // 1. warm start on the CW margin
-    let x = tf.clone(x0);
-    const marginGrad = tf.valueAndGrad(marginSum);
-    for (let step = 1; step <= o.warmupSteps; step++) {
-      const { value, grad } = marginGrad(x);
-      const next = signedStep(x, grad, o.warmupStepSize, x0, o.epsilon);
-      x.dispose(); grad.dispose();
-      x = next;
-      if (step % traceEvery === 0) record({ step, stage: 'warmup', predictionLoss: value.dataSync()[0]! / n, success: successRate(x) });
-      value.dispose();
-    }
+    let x = signedDescent(x0, marginSum, { steps: o.warmupSteps, stepSize: o.warmupStepSize, epsilon: o.epsilon, traceEvery },
+      (step, predictionLoss, xi) => record({ step, stage: 'warmup', predictionLoss, success: successRate(xi) }));
 
     const mTarget = tf.tidy(() => tf.sub(1, targetMaps) as tf.Tensor3D);
     let state: MaskAdamState = it.initialState(n);
@@ -231,21 +223,15 @@ export class Adv2Mask {
       const dist = tf.tidy(() => Array.from(tf.mean(tf.square(tf.sub(map, targetMaps)), [1, 2]).dataSync()));
       // a later checkpoint replaces the kept one if it ranks higher, or ranks the same and is closer;
       // rank-0 checkpoints (not the target) always replace each other, so the last one is kept
-      const take = dist.map((d, i) => {
-        const rank = ev.success[i] ? (ev.confidence[i]! >= o.selectConfidence ? 2 : 1) : 0;
-        return rank > best.rank[i]! || (rank === best.rank[i]! && (rank === 0 || d < best.distance[i]!));
-      });
-      const mask = tf.tensor1d(take.map(Number));
-      const [bx, bm] = tf.tidy(() => [
-        tf.add(tf.mul(xq, tf.reshape(mask, [n, 1, 1, 1])), tf.mul(best.x, tf.reshape(tf.sub(1, mask), [n, 1, 1, 1]))),
-        tf.add(tf.mul(map, tf.reshape(mask, [n, 1, 1])), tf.mul(best.map, tf.reshape(tf.sub(1, mask), [n, 1, 1]))),
-      ]);
-      tf.dispose([best.x, best.map, mask]);
-      best.x = bx as tf.Tensor4D; best.map = bm as tf.Tensor3D;
+      const ranks = ev.success.map((ok, i) => (ok ? (ev.confidence[i]! >= o.selectConfidence ? 2 : 1) : 0));
+      const take = dist.map((d, i) => ranks[i]! > best.rank[i]! || (ranks[i] === best.rank[i]! && (ranks[i] === 0 || d < best.distance[i]!)));
+      const bx = pickPerImage(take, xq, best.x);
+      const bm = pickPerImage(take, map, best.map);
+      tf.dispose([best.x, best.map]);
+      best.x = bx; best.map = bm;
       take.forEach((t, i) => {
         if (!t) return;
-        best.distance[i] = dist[i]!; best.step[i] = iteration;
-        best.rank[i] = ev.success[i] ? (ev.confidence[i]! >= o.selectConfidence ? 2 : 1) : 0;
+        best.distance[i] = dist[i]!; best.step[i] = iteration; best.rank[i] = ranks[i]!;
       });
       // continue from the fresh mask with damped moments (the authors' restart)
       const next: MaskAdamState = {
@@ -259,6 +245,7 @@ export class Adv2Mask {
       state = next;
     };
 
+    const marginGrad = tf.valueAndGrad(marginSum);
     for (let i = 0; i < o.outerSteps; i++) {
       // b. prediction step
       {

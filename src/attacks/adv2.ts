@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { crossEntropy } from '../engine/ops/index.js';
 import type { Interpreter } from '../interpreters/interpreter.js';
-import { type AttackResult, type RunHooks, type StepTrace, evaluateTargets, quantize8, signedStep, validateAttackInput } from './attack.js';
+import { type AttackResult, type RunHooks, type StepTrace, evaluateTargets, pickPerImage, quantize8, signedDescent, signedStep, validateAttackInput } from './attack.js';
 
 export type LambdaSchedule =
   /** λ_t = c·(1 + t/T): the authors' CAM/RTS schedule */
@@ -113,17 +113,10 @@ export class Adv2 {
     const record = (entry: StepTrace): void => { trace.push(entry); hooks.onStep?.({ step: entry.step, total, trace: entry }); };
     const successRate = (x: tf.Tensor4D): number => evaluateTargets(this.model, x, targets).success.filter(Boolean).length / n;
 
-    let x = tf.clone(x0);
-    const ceGrad = tf.valueAndGrad((xi: tf.Tensor) =>
-      crossEntropy(this.model.logits(xi as tf.Tensor4D), targets, { reduction: 'sum', labelSmoothing: o.labelSmoothing }) as tf.Scalar);
-    for (let step = 1; step <= o.warmupSteps; step++) {
-      const { value, grad } = ceGrad(x);
-      const next = signedStep(x, grad, o.stepSize, x0, o.epsilon);
-      x.dispose(); grad.dispose();
-      x = next;
-      if (step % traceEvery === 0) record({ step, stage: 'warmup', predictionLoss: value.dataSync()[0]! / n, success: successRate(x) });
-      value.dispose();
-    }
+    let x = signedDescent(x0, (xi: tf.Tensor) =>
+      crossEntropy(this.model.logits(xi as tf.Tensor4D), targets, { reduction: 'sum', labelSmoothing: o.labelSmoothing }) as tf.Scalar,
+    { steps: o.warmupSteps, stepSize: o.stepSize, epsilon: o.epsilon, traceEvery },
+    (step, predictionLoss, xi) => record({ step, stage: 'warmup', predictionLoss, success: successRate(xi) }));
 
     let lambda = 0;
     const jointGrad = tf.valueAndGrad((xi: tf.Tensor) => this.jointLoss(xi as tf.Tensor4D, targets, targetMaps, lambda));
@@ -137,9 +130,8 @@ export class Adv2 {
       const dist = tf.tidy(() => Array.from(tf.mean(tf.square(tf.sub(this.interpreter.explain(candidate, targets), targetMaps)), [1, 2]).dataSync()));
       const better = dist.map((d, i) => ev.success[i]! && ev.confidence[i]! >= o.selectConfidence && d < best.distance[i]!);
       if (better.some(Boolean)) {
-        const mask = tf.tensor4d(better.map(Number), [n, 1, 1, 1]);
-        const merged = tf.tidy(() => tf.add(tf.mul(candidate, mask), tf.mul(best.x, tf.sub(1, mask))) as tf.Tensor4D);
-        mask.dispose(); best.x.dispose();
+        const merged = pickPerImage(better, candidate, best.x);
+        best.x.dispose();
         best.x = merged;
         better.forEach((b, i) => { if (b) { best.distance[i] = dist[i]!; best.step[i] = t; } });
       }
@@ -167,13 +159,11 @@ export class Adv2 {
     if (o.selectEvery > 0) consider(o.steps);
 
     // images without a qualifying iterate keep the final one
-    const useBest = best.step.map((s) => s >= 0);
-    const mask = tf.tensor4d(useBest.map(Number), [n, 1, 1, 1]);
     const adversarial = tf.tidy(() => {
-      const chosen = tf.add(tf.mul(best.x, mask), tf.mul(x, tf.sub(1, mask))) as tf.Tensor4D;
+      const chosen = pickPerImage(best.step.map((s) => s >= 0), best.x, x);
       return o.quantize ? quantize8(chosen, x0, o.epsilon) : chosen;
     });
-    mask.dispose(); best.x.dispose(); x.dispose();
+    best.x.dispose(); x.dispose();
     const ev = evaluateTargets(this.model, adversarial, targets);
     return {
       adversarial,

@@ -84,3 +84,33 @@ export function quantize8(x: tf.Tensor4D, x0: tf.Tensor4D, epsilon: number): tf.
     return tf.clipByValue(tf.where(over, towards, q), 0, 1) as tf.Tensor4D;
   });
 }
+
+/** per image i: a[i] where take[i], else b[i] (any rank, batch-first) */
+export function pickPerImage<T extends tf.Tensor>(take: readonly boolean[], a: T, b: T): T {
+  return tf.tidy(() => {
+    const cond = tf.reshape(tf.tensor1d(take.map(Number), 'bool'), [take.length, ...a.shape.slice(1).map(() => 1)]);
+    return tf.where(tf.broadcastTo(cond, a.shape), a, b) as T;
+  });
+}
+
+/**
+ * Stage 1 of ADV² (and its MASK variant): signed, projected descent from x° on a batch-summed
+ * loss; `onTrace(step, meanLoss, x)` every `traceEvery` steps. Returns the final iterate.
+ */
+export function signedDescent(
+  x0: tf.Tensor4D, loss: (x: tf.Tensor) => tf.Scalar,
+  o: { steps: number; stepSize: number; epsilon: number; traceEvery: number },
+  onTrace: (step: number, meanLoss: number, x: tf.Tensor4D) => void,
+): tf.Tensor4D {
+  let x = tf.clone(x0);
+  const lossGrad = tf.valueAndGrad(loss);
+  for (let step = 1; step <= o.steps; step++) {
+    const { value, grad } = lossGrad(x);
+    const next = signedStep(x, grad, o.stepSize, x0, o.epsilon);
+    x.dispose(); grad.dispose();
+    x = next;
+    if (step % o.traceEvery === 0) onTrace(step, value.dataSync()[0]! / x0.shape[0], x);
+    value.dispose();
+  }
+  return x;
+}
