@@ -89,6 +89,30 @@ describe('interpretation gradients', () => {
   });
 });
 
+describe('confidence hinge', () => {
+  it('drops the prediction term where the target probability is above p, and keeps plain CE below it', () => {
+    const cam = new CamInterpreter(model);
+    const maps = cam.explain(x, labels);
+    const pgd = new Pgd(model, { steps: 60 }).run(x, targets);
+    const probs = tf.tidy(() => Array.from(tf.softmax(model.logits(pgd.adversarial)).arraySync() as number[][]).map((row, i) => row[targets[i]!]!));
+    // p between two images' target probabilities: one above, one below
+    const sorted = [...probs].sort((a, b) => a - b);
+    const p = (sorted[1]! + sorted[2]!) / 2;
+    expect(probs.some((pi) => pi > p) && probs.some((pi) => pi <= p)).toBe(true);
+    const grads = tf.tidy(() => [0, p].map((hinge) => {
+      const attack = new Adv2(cam, { hingeConfidence: hinge });
+      return tf.grad((xi: tf.Tensor) => attack.jointLoss(xi as tf.Tensor4D, targets, maps, 0))(pgd.adversarial).arraySync() as number[][][][];
+    }));
+    const norm = (g: number[][][][], i: number): number => Math.sqrt(g[i]!.flat(2).reduce((s, v) => s + v * v, 0));
+    probs.forEach((pi, i) => {
+      if (pi > p) expect(norm(grads[1]!, i), `image ${i}, p_t ${pi.toFixed(3)} > ${p.toFixed(3)}`).toBe(0);
+      else expect(norm(grads[1]!, i)).toBeCloseTo(norm(grads[0]!, i), 6);
+    });
+    expect(() => new Adv2(cam, { hingeConfidence: 1 })).toThrow(/hingeConfidence must be in \[0, 1\)/);
+    tf.dispose([maps, pgd.adversarial]);
+  });
+});
+
 describe('hygiene', () => {
   it('no tensor leak over 1,000 ADV² steps, and the same inputs give the same result', async () => {
     const arch = buildArchitecture({ family: 'resnet', inputShape: [8, 8, 1], numClasses: 3, widths: [4], blocksPerStage: 1, stemStride: 1 });

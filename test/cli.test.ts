@@ -1,5 +1,5 @@
 /** The CLI end to end on its error paths: one line, non-zero exit, nothing half-written. */
-import { mkdtempSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -53,4 +53,35 @@ describe('adv2 CLI errors', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
   });
+});
+
+describe('adv2 evaluate', () => {
+  const args = (out: string, extra: string[] = []): string[] =>
+    ['evaluate', '--model', 'placed-resnet', '--interpreter', 'cam', '--attack', 'pgd', '--n', '3', '--batch', '1', '--steps', '30', '--seed', '3', '--out', out, ...extra];
+  const lines = (dir: string): { index: number; targetClass: number; success: boolean; mapL1: number }[] =>
+    readFileSync(join(dir, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { index: number; targetClass: number; success: boolean; mapL1: number });
+
+  it('streams one line per image, summarises with the interpreter settings, and resumes an interrupted run exactly', async () => {
+    const full = mkdtempSync(join(tmpdir(), 'adv2-eval-'));
+    expect((await run(args(full))).code).toBe(0);
+    const whole = lines(full);
+    expect(whole).toHaveLength(3);
+    const summary = JSON.parse(readFileSync(join(full, 'summary.json'), 'utf8')) as Record<string, unknown>;
+    expect(summary.n).toBe(3);
+    expect(summary.interpreterSettings).toEqual({ layer: 'last conv (GAP + linear head)' });
+    expect(summary.asr).toBeCloseTo(whole.filter((r) => r.success).length / 3, 10);
+
+    // an interruption after image 1, mid-way through writing image 2's line
+    const cut = mkdtempSync(join(tmpdir(), 'adv2-eval-'));
+    const text = readFileSync(join(full, 'results.jsonl'), 'utf8').split('\n');
+    writeFileSync(join(cut, 'results.jsonl'), `${text[0]}\n${text[1]!.slice(0, 20)}`);
+    expect((await run(args(cut, ['--resume']))).code).toBe(0);
+    expect(lines(cut)).toEqual(whole);
+    expect((JSON.parse(readFileSync(join(cut, 'summary.json'), 'utf8')) as { resumedImages: number }).resumedImages).toBe(1);
+
+    // resuming with other settings is refused in one line
+    const r = await run(args(cut, ['--resume', '--epsilon', '0.02']));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--resume: .*config\.json records other settings/);
+  }, 120_000);
 });

@@ -41,6 +41,13 @@ export interface Adv2Options {
    * (RTS: the encoder's CE toward c_t; spec 4.6 uses 0.1)
    */
   auxWeight: number;
+  /**
+   * stage 2's prediction term becomes the hinge max(CE − (−ln p), 0): it stops pulling once the
+   * target probability reaches p, so the interpretation term has the iterates to itself while the
+   * class holds (0 = plain CE, the paper's). The authors' "alt" MASK attack keeps CE below a bound
+   * the same way (spec 4.7).
+   */
+  hingeConfidence: number;
 }
 
 export const ADV2_DEFAULTS: Adv2Options = {
@@ -55,6 +62,7 @@ export const ADV2_DEFAULTS: Adv2Options = {
   selectConfidence: 0.9,
   quantize: true,
   auxWeight: 0.1,
+  hingeConfidence: 0,
 };
 
 export function lambdaAt(schedule: LambdaSchedule, t: number, total: number): number {
@@ -79,6 +87,7 @@ export class Adv2 {
     if (o.lambda.kind === 'stages' && o.lambda.stages.reduce((n, s) => n + s.steps, 0) !== o.steps) {
       throw new Error(`λ stages cover ${o.lambda.stages.reduce((n, s) => n + s.steps, 0)} steps but stage 2 has ${o.steps}`);
     }
+    if (!(o.hingeConfidence >= 0 && o.hingeConfidence < 1)) throw new Error(`hingeConfidence must be in [0, 1), got ${o.hingeConfidence}`);
   }
 
   get model() { return this.interpreter.model; }
@@ -91,7 +100,9 @@ export class Adv2 {
     const o = this.options;
     const fwd = this.interpreter.attackForward?.(x, targets)
       ?? { map: this.interpreter.attackMap(x, targets), logits: this.model.logits(x) };
-    const ce = crossEntropy(fwd.logits, targets, { reduction: 'sum', labelSmoothing: o.labelSmoothing });
+    const ce = o.hingeConfidence > 0
+      ? tf.sum(tf.relu(tf.sub(crossEntropy(fwd.logits, targets, { reduction: 'none', labelSmoothing: o.labelSmoothing }), -Math.log(o.hingeConfidence))))
+      : crossEntropy(fwd.logits, targets, { reduction: 'sum', labelSmoothing: o.labelSmoothing });
     const mapLoss = tf.sum(tf.mean(tf.square(tf.sub(fwd.map, targetMaps)), [1, 2]));
     const loss = tf.add(ce, tf.mul(mapLoss, lambda)) as tf.Scalar;
     return fwd.auxLoss === undefined || o.auxWeight === 0 ? loss : tf.add(loss, tf.mul(fwd.auxLoss, o.auxWeight)) as tf.Scalar;

@@ -11,6 +11,10 @@ export class CamInterpreter implements Interpreter {
   readonly name = 'cam';
   constructor(readonly model: Classifier) {}
 
+  settings(): Record<string, unknown> {
+    return { layer: 'last conv (GAP + linear head)' };
+  }
+
   mapShape(): [number, number] {
     const f = tf.tidy(() => this.model.forward(tf.zeros([1, ...this.model.inputShape]) as tf.Tensor4D).features.shape);
     return [f[1], f[2]];

@@ -52,12 +52,18 @@ export class GradInterpreter implements Interpreter {
   readonly pool: number;
   readonly of: 'loss' | 'logit';
   private readonly attackRelu: (z: tf.Tensor) => tf.Tensor;
+  private readonly attackReluName: SurrogateKind | 'custom';
 
   constructor(readonly model: Classifier, opts: GradOptions = {}) {
     this.pool = opts.pool ?? 1;
     this.of = opts.of ?? 'loss';
     checkPool(model, this.pool, 'GRAD');
+    this.attackReluName = opts.attackRelu ? 'custom' : opts.surrogate ?? { kind: 'h' };
     this.attackRelu = opts.attackRelu ?? surrogateRelu(opts.surrogate ?? { kind: 'h' });
+  }
+
+  settings(): Record<string, unknown> {
+    return { pool: this.pool, of: this.of, attackRelu: this.attackReluName };
   }
 
   mapShape(): [number, number] {

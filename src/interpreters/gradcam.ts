@@ -21,12 +21,18 @@ export class GradCamInterpreter implements Interpreter {
   readonly layer: string;
   private shape: number[] | null = null;
   private readonly attackRelu: (z: tf.Tensor) => tf.Tensor;
+  private readonly attackReluName: SurrogateKind;
 
   constructor(readonly model: Classifier, opts: GradCamOptions = {}) {
     const layers = model.layerNames();
     this.layer = opts.layer ?? layers.at(-1)!;
     if (!layers.includes(this.layer)) throw new Error(`model '${model.name}' has no layer '${this.layer}' (layers: ${layers.join(', ')})`);
-    this.attackRelu = surrogateRelu(opts.surrogate ?? { kind: 'exact' });
+    this.attackReluName = opts.surrogate ?? { kind: 'exact' };
+    this.attackRelu = surrogateRelu(this.attackReluName);
+  }
+
+  settings(): Record<string, unknown> {
+    return { layer: this.layer, attackRelu: this.attackReluName };
   }
 
   /** [h, w, k] of the explained layer for one image */

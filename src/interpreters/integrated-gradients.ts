@@ -27,13 +27,19 @@ export class IntegratedGradientsInterpreter implements Interpreter {
   readonly name = 'ig';
   readonly options: Required<Omit<IntegratedGradientsOptions, 'surrogate' | 'attackRelu'>>;
   private readonly attackRelu: (z: tf.Tensor) => tf.Tensor;
+  private readonly attackReluName: SurrogateKind | 'custom';
 
   constructor(readonly model: Classifier, opts: IntegratedGradientsOptions = {}) {
     const { surrogate: _surrogate, attackRelu: _attackRelu, ...rest } = opts;
+    this.attackReluName = opts.attackRelu ? 'custom' : opts.surrogate ?? { kind: 'h' };
     this.options = { steps: 32, chunk: 8, attackSteps: 8, baseline: 0, pool: 1, ...rest };
     checkPool(model, this.options.pool, 'IG');
     if (!(this.options.steps >= 1 && this.options.chunk >= 1)) throw new Error('IG needs steps ≥ 1 and chunk ≥ 1');
     this.attackRelu = opts.attackRelu ?? surrogateRelu(opts.surrogate ?? { kind: 'h' });
+  }
+
+  settings(): Record<string, unknown> {
+    return { ...this.options, attackRelu: this.attackReluName };
   }
 
   mapShape(): [number, number] {

@@ -12,6 +12,8 @@ export interface Interpreter {
   readonly model: Classifier;
   /** [h, w] of the maps this interpreter produces for its model */
   mapShape(): [number, number];
+  /** the settings that determine its maps (recorded with every result, so a run can be repeated) */
+  settings(): Record<string, unknown>;
   /** maps of the exact model, [N, h, w] in [0,1] (no gradient intended) */
   explain(x: tf.Tensor4D, classes: readonly number[]): tf.Tensor3D;
   /** the map as a differentiable function of x, for use inside tf.grad */

@@ -170,6 +170,10 @@ export class MaskInterpreter implements Interpreter {
     this.activation = activation ?? surrogateRelu(o.relu);
   }
 
+  settings(): Record<string, unknown> {
+    return { ...this.options };
+  }
+
   mapShape(): [number, number] {
     return [...this.options.maskSize];
   }

@@ -33,6 +33,10 @@ export class RtsInterpreter implements Interpreter {
     return this.net.maskShape;
   }
 
+  settings(): Record<string, unknown> {
+    return { network: this.net.name, config: this.net.config };
+  }
+
   explain(x: tf.Tensor4D, classes: readonly number[]): tf.Tensor3D {
     return tf.tidy(() => this.attackMap(x, classes));
   }

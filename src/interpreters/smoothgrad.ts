@@ -29,13 +29,19 @@ export class SmoothGradInterpreter implements Interpreter {
   readonly name = 'smoothgrad';
   readonly options: Required<Omit<SmoothGradOptions, 'surrogate' | 'attackRelu'>>;
   private readonly attackRelu: (z: tf.Tensor) => tf.Tensor;
+  private readonly attackReluName: SurrogateKind | 'custom';
 
   constructor(readonly model: Classifier, opts: SmoothGradOptions = {}) {
     const { surrogate: _surrogate, attackRelu: _attackRelu, ...rest } = opts;
+    this.attackReluName = opts.attackRelu ? 'custom' : opts.surrogate ?? { kind: 'h' };
     this.options = { samples: 25, sigma: 0.1, chunk: 8, attackSamples: 8, pool: 1, seed: 0, of: 'loss', ...rest };
     checkPool(model, this.options.pool, 'SmoothGrad');
     if (!(this.options.samples >= 1 && this.options.chunk >= 1)) throw new Error('SmoothGrad needs samples ≥ 1 and chunk ≥ 1');
     this.attackRelu = opts.attackRelu ?? surrogateRelu(opts.surrogate ?? { kind: 'h' });
+  }
+
+  settings(): Record<string, unknown> {
+    return { ...this.options, attackRelu: this.attackReluName };
   }
 
   mapShape(): [number, number] {

@@ -10,6 +10,7 @@ import type { Interpreter } from '../../interpreters/interpreter.js';
 import type { Classifier } from '../../models/classifier.js';
 import { writeAtomic } from '../../models/node/files.js';
 import { loadModel } from '../../models/node/zoo-loader.js';
+import { attackEpsilonFor } from '../../models/zoo.js';
 import { checkClass, loadInput, writeTensorPng } from '../inputs.js';
 import { type AttackFlags, addAttackOptions, attackSettings } from '../attack-options.js';
 import { CLI_INTERPRETER_NAMES, interpreterFor } from '../interpreters.js';
@@ -76,7 +77,7 @@ Example:
       model.validateInput(input.x);
       const targetMaps = opts.targetMap === 'benign' ? undefined : mapFromFile(opts.targetMap, interpreter);
       const bar = progressBar(`${opts.attack} |{bar}| {value}/{total} | CE {ce} | map {map} | success {ok}`);
-      const settings = attackSettings(opts);
+      const settings = attackSettings(opts, attackEpsilonFor(model.name));
       let started = false;
       const run = runAttack(interpreter, input.x, [opts.target], settings, {
         trueClasses: [input.label ?? null], targetMaps,
@@ -94,7 +95,7 @@ Example:
         confidence: r.confidence, mapL1: r.mapL1, mapL2: r.mapL2, mapIoU: r.mapIoU, mapIoU50: r.mapIoU50, linf: r.linf, l2: r.l2,
         selectedStep: r.selectedStep, seconds: run.result.seconds,
         model: model.name, interpreter: interpreter.name, attack: opts.attack, input: input.source, targetMap: opts.targetMap,
-        options: run.options, trace: run.result.trace, ...runRecord(backend),
+        options: run.options, interpreterSettings: interpreter.settings(), trace: run.result.trace, ...runRecord(backend),
       };
       // pictures first, result.json last: a result file always has its pictures
       writeTensorPng(join(opts.out, 'adversarial.png'), run.result.adversarial);
