@@ -61,7 +61,7 @@ describe('adv2 evaluate', () => {
   const lines = (dir: string): { index: number; targetClass: number; success: boolean; mapL1: number }[] =>
     readFileSync(join(dir, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { index: number; targetClass: number; success: boolean; mapL1: number });
 
-  it('streams one line per image, summarises with the interpreter settings, and resumes an interrupted run exactly', async () => {
+  it('streams one line per image, summarises with the interpreter settings, resumes an interrupted run exactly, and gives the same lines with two workers', async () => {
     const full = mkdtempSync(join(tmpdir(), 'adv2-eval-'));
     expect((await run(args(full))).code).toBe(0);
     const whole = lines(full);
@@ -78,6 +78,12 @@ describe('adv2 evaluate', () => {
     expect((await run(args(cut, ['--resume']))).code).toBe(0);
     expect(lines(cut)).toEqual(whole);
     expect((JSON.parse(readFileSync(join(cut, 'summary.json'), 'utf8')) as { resumedImages: number }).resumedImages).toBe(1);
+
+    // two worker processes: the same lines, in pick order
+    const parallel = mkdtempSync(join(tmpdir(), 'adv2-eval-'));
+    expect((await run(args(parallel, ['--workers', '2']))).code).toBe(0);
+    expect(lines(parallel)).toEqual(whole);
+    expect((JSON.parse(readFileSync(join(parallel, 'summary.json'), 'utf8')) as { workers: number }).workers).toBe(2);
 
     // resuming with other settings is refused in one line
     const r = await run(args(cut, ['--resume', '--epsilon', '0.02']));

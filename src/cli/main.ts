@@ -1,6 +1,6 @@
 /** The adv2 command line: the only place that parses flags and writes to the terminal. */
 import { Command, CommanderError, Option } from 'commander';
-import { ADV2_VERSION, UsageError, backendOption, parseIntOption } from './util.js';
+import { ADV2_VERSION, UsageError, backendOption, parseIntOption, setInvocation } from './util.js';
 import { registerInfo } from './commands/info.js';
 import { registerModels } from './commands/models.js';
 import { registerPredict } from './commands/predict.js';
@@ -48,6 +48,7 @@ Examples:
 /** Run the CLI; resolves to the process exit code. Errors print as one line (stack with --verbose). */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  setInvocation(argv.slice(2));
   try {
     await program.parseAsync(argv);
     return 0;

@@ -11,6 +11,11 @@ export interface GlobalOptions {
   verbose?: boolean;
 }
 
+let invocationArgs: string[] = [];
+/** the arguments of this CLI invocation (after `node adv2`), as `main` received them */
+export function invocation(): readonly string[] { return invocationArgs; }
+export function setInvocation(args: readonly string[]): void { invocationArgs = [...args]; }
+
 /** Thrown for user mistakes: printed as one line, exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
