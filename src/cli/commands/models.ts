@@ -18,14 +18,15 @@ export function registerModels(program: Command): void {
         classes: json?.classNames.length ?? ('numClasses' in entry.arch ? entry.arch.numClasses : 1000),
         testAccuracy: json?.card.testAccuracy ?? null,
         present: json !== null,
+        attackEpsilon: entry.attackEpsilon,
         description: entry.description,
       }));
       if (opts.json) { printJson(rows); return; }
-      const line = (c: string[]): string => `${c[0]!.padEnd(20)}${c[1]!.padEnd(22)}${c[2]!.padEnd(10)}${c[3]!.padEnd(12)}${c[4]!.padEnd(9)}${c[5]!.padEnd(9)}${c[6]}\n`;
-      process.stdout.write(line(['name', 'dataset', 'arch', 'input', 'classes', 'test acc', 'present']));
+      const line = (c: string[]): string => `${c[0]!.padEnd(20)}${c[1]!.padEnd(22)}${c[2]!.padEnd(10)}${c[3]!.padEnd(12)}${c[4]!.padEnd(9)}${c[5]!.padEnd(10)}${c[6]!.padEnd(9)}${c[7]}\n`;
+      process.stdout.write(line(['name', 'dataset', 'arch', 'input', 'classes', 'test acc', 'attack ε', 'present']));
       for (const r of rows) {
         process.stdout.write(line([r.name, r.dataset, r.arch, r.inputShape.join('×'), String(r.classes),
-          r.testAccuracy === null ? '-' : `${(100 * r.testAccuracy).toFixed(2)}%`, r.present ? 'yes' : 'no']));
+          r.testAccuracy === null ? '-' : `${(100 * r.testAccuracy).toFixed(2)}%`, String(r.attackEpsilon), r.present ? 'yes' : 'no']));
       }
     });
   models.command('fetch')
