@@ -57,7 +57,7 @@ describe('adv2 CLI errors', () => {
 
 describe('adv2 evaluate', () => {
   const args = (out: string, extra: string[] = []): string[] =>
-    ['evaluate', '--model', 'placed-resnet', '--interpreter', 'cam', '--attack', 'pgd', '--n', '3', '--batch', '1', '--steps', '30', '--seed', '3', '--out', out, ...extra];
+    ['evaluate', '--model', 'placed-resnet', '--interpreter', 'cam', '--attack', 'pgd', '--n', '3', '--batch', '1', '--steps', '30', '--seed', '3', '--out', out, ...(extra.includes('--workers') ? [] : ['--workers', '1']), ...extra];
   const lines = (dir: string): { index: number; targetClass: number; success: boolean; mapL1: number }[] =>
     readFileSync(join(dir, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { index: number; targetClass: number; success: boolean; mapL1: number });
 

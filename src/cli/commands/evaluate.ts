@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
@@ -171,12 +172,12 @@ export function registerEvaluate(program: Command): void {
     .requiredOption('--out <dir>', 'results.jsonl (one line per image, streamed), summary.json, summary.md')
     .option('--json', 'print summary.json to stdout')
     .option('--resume', 'continue an interrupted run in --out (or extend it to a larger --n): keep the images results.jsonl already holds and attack the rest; refused unless the model, seed and every setting match config.json')
-    .option('--workers <n>', 'attack batches in n processes at once (one core each; results identical to one process)', parseIntOption('workers', 1, 64), 1)
+    .option('--workers <n>', 'attack batches in n processes at once, one core each (results identical to one process; default: the CPU count, at most 4)', parseIntOption('workers', 1, 64), Math.min(4, availableParallelism()))
     .addOption(new Option('--worker').hideHelp())
     .addHelpText('after', `
 Every image is attacked independently (its own steps, λ, selection), so --batch, --workers and
 --resume change the wall time, not the results (SmoothGrad excepted: its noise depends on the batch).
-On a 2-core machine --workers 2 takes about half the time of one process.
+By default one worker process per core (at most 4); --workers 1 keeps everything in one process.
 
 Examples:
   adv2 evaluate --model placed-resnet --interpreter cam --attack pgd --n 100 --out out/cam-pgd
