@@ -13,7 +13,7 @@ import { Adv2Mask, type Adv2MaskOptions } from '../src/attacks/adv2-mask.js';
 import { quantize8 } from '../src/attacks/attack.js';
 import { batchTensor } from '../src/data/dataset.js';
 import { runAttack } from '../src/experiments/run-attack.js';
-import { MaskInterpreter, makeInterpreter } from '../src/interpreters/index.js';
+import { MaskInterpreter } from '../src/interpreters/index.js';
 import type { MaskAdamState } from '../src/interpreters/mask.js';
 import { loadFixture } from '../src/io/node/fixtures.js';
 import { surrogateReluSmooth } from '../src/engine/ops/index.js';
@@ -33,6 +33,23 @@ function toyModel(seed = 1): Classifier {
 const TOY_MASK = { maskSize: [4, 4] as [number, number], imageBlur: { k: 3, sigma: 1 }, maskBlur: { k: 3, sigma: 0.5 }, jitter: 1, iterations: 40 };
 
 const mean = (v: number[]): number => v.reduce((s, a) => s + a, 0) / v.length;
+
+/**
+ * `interpreter.explain` over the first `count` images in chunks, with an event-loop turn between
+ * them: one synchronous block of MASK's length on a loaded machine outlasts vitest's 60 s worker
+ * RPC timeout (an unhandled error fails the run)
+ */
+async function explainInChunks(interpreter: MaskInterpreter, x: tf.Tensor4D, labels: readonly number[], count: number, chunk: number): Promise<tf.Tensor3D> {
+  const parts: tf.Tensor3D[] = [];
+  for (let s = 0; s < count; s += chunk) {
+    const n = Math.min(chunk, count - s);
+    parts.push(tf.tidy(() => interpreter.explain(tf.slice(x, [s, 0, 0, 0], [n, -1, -1, -1]), labels.slice(s, s + n))));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const maps = tf.concat(parts, 0);
+  tf.dispose(parts);
+  return maps;
+}
 
 describe.each(TEST_BACKENDS)('MASK gradients on %s', (backend) => {
   let model: Classifier;
@@ -147,16 +164,7 @@ describe.each([
     x = batchTensor(ds, idx).x;
     labels = idx.map((i) => ds.labels[i]!);
     boxes = idx.map((i) => [ds.boxes![4 * i]!, ds.boxes![4 * i + 1]!, ds.boxes![4 * i + 2]!, ds.boxes![4 * i + 3]!]);
-    // in chunks with an event-loop turn between them: one synchronous block of this length on a
-    // loaded machine outlasts vitest's 60 s worker RPC timeout (an unhandled error fails the run)
-    const mask = makeInterpreter('mask', model);
-    const chunks: tf.Tensor3D[] = [];
-    for (let s = 0; s < N; s += chunk) {
-      chunks.push(tf.tidy(() => mask.explain(tf.slice(x, [s, 0, 0, 0], [chunk, -1, -1, -1]), labels.slice(s, s + chunk))));
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    maps = tf.concat(chunks, 0);
-    tf.dispose(chunks);
+    maps = await explainInChunks(new MaskInterpreter(model), x, labels, N, chunk);
   }, 300_000);
   afterAll(() => { tf.dispose([x, maps]); model.dispose(); });
 
@@ -204,15 +212,7 @@ describe.each([
   it('maps change substantially when the weights are re-initialised (model randomisation)', async () => {
     const k = 6;
     const random = new Classifier(model.card, model.arch, initWeights(model.arch, 99), model.preprocessing, model.classNames);
-    const randomMask = new MaskInterpreter(random);
-    const parts: tf.Tensor3D[] = [];
-    for (let s = 0; s < k; s += chunk) {
-      const n = Math.min(chunk, k - s);
-      parts.push(tf.tidy(() => randomMask.explain(tf.slice(x, [s, 0, 0, 0], [n, -1, -1, -1]), labels.slice(s, s + n))));
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    const b = tf.concat(parts, 0);
-    tf.dispose(parts);
+    const b = await explainInChunks(new MaskInterpreter(random), x, labels, k, chunk);
     const a = tf.slice(maps, [0, 0, 0], [k, -1, -1]);
     const [aa, bb] = [a.arraySync() as number[][][], b.arraySync() as number[][][]];
     const iou = mean(aa.map((m, i) => mapIoUSummary(m.flat(), bb[i]!.flat()).mean));

@@ -111,7 +111,7 @@ async function runWorker(opts: EvaluateOptions, cmd: Command): Promise<void> {
 }
 
 /**
- * Run `batches` on `workers` child processes (each its own tfjs instance, one core each), handing
+ * Run `batches` on `workers` (≤ batches.length) child processes (each its own tfjs instance, one core each), handing
  * out the next batch to whichever worker is free; `onRecord` sees every record as it arrives.
  */
 async function runWorkers(workers: number, batches: number[][], onRecord: (position: number, r: ImageRecord) => void): Promise<unknown> {
@@ -123,7 +123,7 @@ async function runWorkers(workers: number, batches: number[][], onRecord: (posit
   let next = 0;
   let options: unknown = null;
   const children: ChildProcess[] = [];
-  const finished = Array.from({ length: Math.min(workers, batches.length) }, (_, w) => new Promise<void>((resolve, reject) => {
+  const finished = Array.from({ length: workers }, (_, w) => new Promise<void>((resolve, reject) => {
     const child = fork(entry, args, { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     children.push(child);
     let stderr = '';
@@ -189,16 +189,16 @@ Examples:
       const backend = await setupBackend(cmd);
       const ctx = await evaluationContext(opts);
       const { model, interpreter, items, settings } = ctx;
+      const interpreterSettings = interpreter.settings();
       mkdirSync(opts.out, { recursive: true });
       const jsonl = join(opts.out, 'results.jsonl');
       // what determines every line of results.jsonl: a resumed run must match it exactly
-      const config = JSON.stringify({ model: model.name, interpreter: interpreter.name, attack: opts.attack, seed: opts.seed, settings, interpreterSettings: interpreter.settings() }, null, 2);
+      const config = JSON.stringify({ model: model.name, interpreter: interpreter.name, attack: opts.attack, seed: opts.seed, settings, interpreterSettings }, null, 2);
       const configFile = join(opts.out, 'config.json');
       if (opts.resume && existsSync(configFile) && readFileSync(configFile, 'utf8') !== config) {
         throw new UsageError(`--resume: ${configFile} records other settings than this command's; give the same flags, or a new --out`);
       }
       const done = opts.resume ? resumedRecords(jsonl, items, ctx.targets) : new Map<number, ImageRecord>();
-      for (const k of [...done.keys()]) if (k >= items.length) done.delete(k);
       const resumed = done.size;
       writeAtomic(configFile, config);
       // no summary of an earlier run may sit beside this run's lines until this run's is written
@@ -217,13 +217,16 @@ Examples:
         done.set(position, r);
         appendFileSync(jsonl, `${JSON.stringify(r)}\n`);
         const all = [...done.values()];
-        bar.update(done.size, { asr: `${(100 * attackSuccessRate(all)).toFixed(0)}%`, l1: mean(all.map((x) => x.mapL1)).toFixed(3) });
-        if (!process.stderr.isTTY) process.stderr.write(`${done.size}/${items.length} images, ASR ${(100 * attackSuccessRate(all)).toFixed(1)}%\n`);
+        const asr = 100 * attackSuccessRate(all);
+        bar.update(done.size, { asr: `${asr.toFixed(0)}%`, l1: mean(all.map((x) => x.mapL1)).toFixed(3) });
+        if (!process.stderr.isTTY) process.stderr.write(`${done.size}/${items.length} images, ASR ${asr.toFixed(1)}%\n`);
       };
       const t0 = performance.now();
       let options: unknown = null;
-      if (opts.workers > 1 && batches.length > 1) {
-        options = await runWorkers(opts.workers, batches, onRecord);
+      // processes actually started (a run of one batch stays in this process)
+      const workers = batches.length > 1 ? Math.min(opts.workers, batches.length) : 1;
+      if (workers > 1) {
+        options = await runWorkers(workers, batches, onRecord);
       } else {
         for (const batch of batches) {
           const out = attackBatch(ctx, batch);
@@ -240,8 +243,8 @@ Examples:
         meanL1: mean(records.map((r) => r.mapL1)), meanL2: mean(records.map((r) => r.mapL2)),
         meanIoU: mean(records.map((r) => r.mapIoU)), meanIoU50: mean(records.map((r) => r.mapIoU50)),
         meanLinf: mean(records.map((r) => r.linf)), epsilon: (settings.pgd ?? settings.adv2)!.epsilon, seed: opts.seed,
-        seconds: (performance.now() - t0) / 1000, workers: opts.workers, resumedImages: resumed, options: options ?? settings,
-        interpreterSettings: interpreter.settings(), ...runRecord(backend),
+        seconds: (performance.now() - t0) / 1000, workers, resumedImages: resumed, options: options ?? settings,
+        interpreterSettings, ...runRecord(backend),
       };
       const md = `| model | interpreter | attack | n | ASR | MC | L1 | L2 | IoU (mean 10–90%) | IoU@50% | ε |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n` +
         `| ${summary.model} | ${summary.interpreter} | ${summary.attack} | ${summary.n} | ${(100 * summary.asr).toFixed(1)}% | ${summary.meanConfidence.toFixed(3)} | ${summary.meanL1.toFixed(4)} | ${summary.meanL2.toFixed(5)} | ${summary.meanIoU.toFixed(3)} | ${summary.meanIoU50.toFixed(3)} | ${summary.epsilon} |\n\n` +
