@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_BACKENDS, useBackend } from './helpers/backends.js';
+import { TEST_BACKENDS, useBackend, useNative } from './helpers/backends.js';
 import { expectNoLeak } from './helpers/leak.js';
 import {
-  adv2KernelActive, clearAdv2KernelCaches, filterCacheStats, registerAdv2Kernels, runStockKernel, stockKernel, stockKernelsRequested,
+  adv2KernelActive, clearAdv2KernelCaches, filterCacheStats, nativeConv, registerAdv2Kernels, runStockKernel, stockKernel, stockKernelsRequested,
   unregisterAdv2Kernels,
 } from '../src/engine/kernels/index.js';
 
@@ -90,6 +90,7 @@ const CASES: ConvCase[] = [
   { n: 1, h: 9, w: 9, ci: 3, co: 3, kh: 3, s: 2, pad: 1, rounding: 'ceil' },
   { n: 1, h: 11, w: 10, ci: 3, co: 16, kh: 3, kw: 5, s: [1, 2], pad: 'same' },
   { n: 3, h: 13, w: 13, ci: 3, co: 3, kh: 5, s: 3, pad: 'same' },
+  { n: 2, h: 6, w: 5, ci: 4, co: 3, kh: 1, s: 1, pad: [[0, 0], [0, 1], [0, 2], [0, 0]] }, // 1x1, padding after only
 ];
 
 const caseName = (c: ConvCase): string =>
@@ -160,13 +161,45 @@ describe('adv2 kernel registry', () => {
   });
 });
 
-for (const backend of TEST_BACKENDS) {
-  describe(`adv2 kernels on ${backend}`, () => {
+// wasm runs twice: with adv2's native convolution addon (when built) and with wasm's own kernels
+const VARIANTS = [
+  { backend: 'cpu' as const, native: false, label: 'cpu' },
+  { backend: 'wasm' as const, native: true, label: 'wasm + native conv' },
+  { backend: 'wasm' as const, native: false, label: 'wasm' },
+];
+
+for (const { backend, native, label } of VARIANTS) {
+  describe(`adv2 kernels on ${label}`, () => {
+    let available = true;
     beforeAll(async () => {
       await useBackend(backend);
+      available = await useNative(native);
+      if (!available) console.warn(`skipping '${label}': the native addon is not built (npm run build:native)`);
+    });
+    afterAll(async () => {
+      await useNative(true);
     });
 
-    it('Conv2DBackpropInput matches the stock kernel', () => {
+    it('runs on the intended kernels', (ctx) => {
+      if (!available) return ctx.skip();
+      expect(nativeConv() !== null).toBe(native);
+      expect(adv2KernelActive('Conv2D', 'wasm')).toBe(native);
+    });
+
+    it('Conv2D matches the stock kernel (strides, pads, dilations)', (ctx) => {
+      if (!available) return ctx.skip();
+      CASES.forEach((c, i) => {
+        const d = caseData(c, 400 + i);
+        const dilated = i % 5 === 1 && c.s === 1;
+        const attrs = { ...d.attrs, dilations: dilated ? 2 : 1 };
+        const ref = cpuStock('Conv2D', { x: d.x, filter: d.w }, attrs);
+        const got = runActive('Conv2D', { x: d.x, filter: d.w }, attrs);
+        expect(relErr(got, ref), `${caseName(c)}${dilated ? ' dilation 2' : ''}`).toBeLessThanOrEqual(TOL);
+      });
+    });
+
+    it('Conv2DBackpropInput matches the stock kernel', (ctx) => {
+      if (!available) return ctx.skip();
       CASES.forEach((c, i) => {
         const d = caseData(c, 100 + i);
         const attrs = { ...d.attrs, inputShape: d.x.shape };
@@ -184,7 +217,8 @@ for (const backend of TEST_BACKENDS) {
       });
     });
 
-    it('Conv2DBackpropInput through tf.conv2dTranspose and a cached filter stays right', () => {
+    it('Conv2DBackpropInput through tf.conv2dTranspose and a cached filter stays right', (ctx) => {
+      if (!available) return ctx.skip();
       const d = caseData(CASES[6]!, 7);
       const w = tf.tensor4d(d.w.values, d.w.shape as [number, number, number, number]);
       const dy = tf.tensor4d(d.dy.values, d.dy.shape as [number, number, number, number]);
@@ -218,7 +252,8 @@ for (const backend of TEST_BACKENDS) {
       expect(filterCacheStats(tf.backend()).entries).toBe(0);
     });
 
-    it('Conv2DBackpropFilter matches the stock cpu kernel', () => {
+    it('Conv2DBackpropFilter matches the stock cpu kernel', (ctx) => {
+      if (!available) return ctx.skip();
       CASES.forEach((c, i) => {
         const d = caseData(c, 200 + i);
         const attrs = { ...d.attrs, filterShape: d.w.shape };
@@ -228,7 +263,8 @@ for (const backend of TEST_BACKENDS) {
       });
     });
 
-    it('Conv2DBackpropFilter handles NCHW', () => {
+    it('Conv2DBackpropFilter handles NCHW', (ctx) => {
+      if (!available) return ctx.skip();
       const c = CASES[9]!;
       const d = caseData(c, 300);
       const toNCHW = (a: Arr): Arr => {
@@ -245,7 +281,8 @@ for (const backend of TEST_BACKENDS) {
       expect(relErr(got, ref)).toBeLessThanOrEqual(TOL);
     });
 
-    it('UnsortedSegmentSum matches the stock cpu kernel, drops out-of-range ids, and makes tf.gather differentiable', () => {
+    it('UnsortedSegmentSum matches the stock cpu kernel, drops out-of-range ids, and makes tf.gather differentiable', (ctx) => {
+      if (!available) return ctx.skip();
       const x: Arr = { shape: [12, 3, 4], values: rand(144, 5), dtype: 'float32' };
       const ids: Arr = { shape: [12], values: Int32Array.from([0, 4, 2, 2, -1, 4, 0, 1, 5, 3, 3, 0]), dtype: 'int32' };
       const ref = cpuStock('UnsortedSegmentSum', { x, segmentIds: ids }, { numSegments: 5 });
@@ -262,7 +299,8 @@ for (const backend of TEST_BACKENDS) {
       expect(Array.from(g)).toEqual([1, 1, 0, 0, 2, 2, 1, 1]);
     });
 
-    it('second order: nested tf.grad through conv layers matches finite differences', () => {
+    it('second order: nested tf.grad through conv layers matches finite differences', (ctx) => {
+      if (!available) return ctx.skip();
       const x0 = tf.tensor4d(rand(2 * 9 * 9 * 3, 11), [2, 9, 9, 3]);
       const w1 = tf.tensor4d(rand(3 * 3 * 3 * 4, 12).map((v) => v * 0.5), [3, 3, 3, 4]);
       const w2 = tf.tensor4d(rand(3 * 3 * 4 * 5, 13).map((v) => v * 0.5), [3, 3, 4, 5]);
@@ -291,7 +329,8 @@ for (const backend of TEST_BACKENDS) {
       tf.dispose([x0, w1, w2, v, gx!, gw!, ux, uw]);
     });
 
-    it('leaks nothing inside tf.grad (tensors and backend buffers)', async () => {
+    it('leaks nothing inside tf.grad (tensors and backend buffers)', async (ctx) => {
+      if (!available) return ctx.skip();
       const x = tf.tensor4d(rand(2 * 8 * 8 * 3, 21), [2, 8, 8, 3]);
       const w = tf.tensor4d(rand(3 * 3 * 3 * 4, 22), [3, 3, 3, 4]);
       const table = tf.tensor2d(rand(20, 23), [10, 2]);

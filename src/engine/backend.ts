@@ -23,13 +23,20 @@ export interface BackendInfo {
   tfjsVersion: string;
   /** backends tried before this one, with the reason each was skipped */
   skipped: { name: string; reason: string }[];
+  /**
+   * wasm in Node: the native convolution addon running Conv2D and its filter gradient (BLAS
+   * build, threads), or why it is off; absent on other backends and in the browser
+   */
+  native?: { config: string; threads: number } | { off: string };
 }
 
 export interface BackendOptions {
   /** force a backend; default: ADV2_BACKEND, then the platform's preference order */
   backend?: string;
-  /** wasm threads to request (only effective where the threaded wasm build can run) */
+  /** wasm threads to request (only effective where the threaded wasm build can run); also the native addon's BLAS threads */
   threads?: number;
+  /** Node + wasm: use the native convolution addon when it is built (default: yes, unless ADV2_NATIVE=0) */
+  native?: boolean;
 }
 
 export class BackendError extends Error {
@@ -78,6 +85,19 @@ async function tryBackend(name: BackendName, opts: BackendOptions): Promise<stri
 
 let current: BackendInfo | null = null;
 
+/** Node: load (or turn off) the native convolution addon before adv2's kernels are registered. */
+async function setupNative(opts: BackendOptions): Promise<BackendInfo['native']> {
+  if (!isNode()) return undefined;
+  const adapter = './node/native.js';
+  const { enableNativeConv, disableNativeConv } = (await import(/* @vite-ignore */ adapter)) as typeof import('./node/native.js');
+  if (opts.native === false) {
+    disableNativeConv();
+    return { off: 'turned off by the caller' };
+  }
+  const r = enableNativeConv(opts.threads ?? 1);
+  return 'reason' in r ? { off: r.reason } : { config: r.config, threads: r.threads };
+}
+
 /** Choose and initialise the tensor backend; also registers adv2's kernels. Idempotent per name. */
 export async function selectBackend(opts: BackendOptions = {}): Promise<BackendInfo> {
   const requested = opts.backend ?? envBackend();
@@ -90,11 +110,13 @@ export async function selectBackend(opts: BackendOptions = {}): Promise<BackendI
     ? [requested as BackendName]
     : isNode() ? ['tensorflow', 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
   const skipped: { name: string; reason: string }[] = [];
+  const native = order.includes('wasm') ? await setupNative(opts) : undefined;
   registerAdv2Kernels();
   for (const name of order) {
     const reason = await tryBackend(name, opts);
     if (reason === null) {
       current = describe(name, skipped);
+      if (name === 'wasm' && native !== undefined) current.native = native;
       return current;
     }
     skipped.push({ name, reason });

@@ -10,3 +10,25 @@ export async function useBackend(name: TestBackend): Promise<void> {
   await selectBackend({ backend: name });
   if (tf.getBackend() !== name) throw new Error(`backend ${name} did not activate`);
 }
+
+/**
+ * Turn adv2's native convolution addon on or off for the wasm backend (and re-register the
+ * kernels). Returns false if it was asked for but is not built; with ADV2_REQUIRE_NATIVE=1 (CI)
+ * that throws instead, so a missing addon cannot skip its tests silently.
+ */
+export async function useNative(on: boolean): Promise<boolean> {
+  const { enableNativeConv, disableNativeConv } = await import('../../src/engine/node/native.js');
+  const { registerAdv2Kernels } = await import('../../src/engine/kernels/index.js');
+  let ok = true;
+  if (on) {
+    const r = enableNativeConv(1);
+    if ('reason' in r) {
+      if (process.env['ADV2_REQUIRE_NATIVE'] === '1') throw new Error(`native addon required but unavailable: ${r.reason}`);
+      ok = false;
+    }
+  } else {
+    disableNativeConv();
+  }
+  registerAdv2Kernels();
+  return ok;
+}

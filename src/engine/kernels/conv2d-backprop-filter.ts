@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { KernelIO, alias, nchwToNhwc, type Float } from './io.js';
 import { filterGrad, padNHWC } from './cpu-conv.js';
+import { nativeFilterGrad } from './native-conv.js';
 
 /** Column-buffer budget per BatchMatMul call, in floats (32 MB). */
 const COLS_BUDGET = 8 * 1024 * 1024;
@@ -22,9 +23,12 @@ interface Geometry {
   top: number; left: number;
 }
 
-function geometry(xShape: number[], dyShape: number[], filterShape: [number, number, number, number], a: FilterArgs): Geometry | null {
-  const info = tf.backend_util.computeConv2DInfo(
+function convInfo(xShape: number[], filterShape: [number, number, number, number], a: FilterArgs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number], filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+}
+
+function geometry(info: tf.backend_util.Conv2DInfo, dyShape: number[]): Geometry | null {
   const g: Geometry = {
     n: info.batchSize, h: info.inHeight, w: info.inWidth, ci: info.inChannels,
     oh: info.outHeight, ow: info.outWidth, co: info.outChannels,
@@ -195,10 +199,11 @@ export interface FilterArgs {
 
 /** The filter gradient for NHWC float32 tensors; null when the shapes do not fit. */
 export function conv2dBackpropFilterNHWC(io: KernelIO, x: tf.TensorInfo, dy: tf.TensorInfo, filterShape: [number, number, number, number], a: FilterArgs): tf.TensorInfo | null {
-  const g = geometry(x.shape, dy.shape, filterShape, a);
+  const info = convInfo(x.shape, filterShape, a);
+  const g = geometry(info, dy.shape);
   if (g === null || filterShape[2] !== g.ci) return null;
   if (g.n * g.oh * g.ow === 0) return io.alloc(filterShape, 'float32', true);
-  return io.wasm !== null ? filterGradMatMul(io, x, dy, g, filterShape) : filterGradLoop(io, x, dy, g, filterShape);
+  return nativeFilterGrad(io, x, dy, info, filterShape) ?? (io.wasm !== null ? filterGradMatMul(io, x, dy, g, filterShape) : filterGradLoop(io, x, dy, g, filterShape));
 }
 
 export function makeConv2DBackpropFilterKernel(backendName: string, stock: tf.KernelConfig | undefined): tf.KernelConfig {

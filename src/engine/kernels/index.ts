@@ -19,14 +19,17 @@ import { makeConv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 import { makeConv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { makeUnsortedSegmentSumKernel } from './unsorted-segment-sum.js';
 import { makeSplitVKernel } from './split-v.js';
+import { makeNativeConv2DKernel, nativeConv } from './native-conv.js';
 import { clearFilterCaches } from './filter-cache.js';
 
 export { filterCacheStats } from './filter-cache.js';
+export { nativeConv, setNativeConv, type NativeConvAddon } from './native-conv.js';
 
 type Factory = (backendName: string, stock: tf.KernelConfig | undefined) => tf.KernelConfig;
 
-/** kernel name -> factory, and the backends each replacement is registered for. */
-const REPLACEMENTS: { kernelName: string; backends: readonly string[]; make: Factory }[] = [
+/** kernel name -> factory, the backends each replacement is registered for, and when (default: always). */
+const REPLACEMENTS: { kernelName: string; backends: readonly string[]; make: Factory; when?: () => boolean }[] = [
+  { kernelName: tf.Conv2D, backends: ['wasm'], make: makeNativeConv2DKernel, when: () => nativeConv() !== null },
   { kernelName: tf.Conv2DBackpropFilter, backends: ['wasm', 'cpu'], make: makeConv2DBackpropFilterKernel },
   { kernelName: tf.Conv2DBackpropInput, backends: ['wasm', 'cpu'], make: makeConv2DBackpropInputKernel },
   { kernelName: tf.UnsortedSegmentSum, backends: ['wasm', 'cpu'], make: makeUnsortedSegmentSumKernel },
@@ -64,6 +67,10 @@ export function registerAdv2Kernels(opts: RegisterOptions = {}): void {
     for (const backendName of r.backends) {
       const k = key(r.kernelName, backendName);
       const current = tf.getKernel(r.kernelName, backendName);
+      if (r.when !== undefined && !r.when()) {
+        if (installed.has(k)) restoreStock(k);
+        continue;
+      }
       if (installed.has(k) && current === installed.get(k)) continue;
       // a kernel registered by someone else after us counts as the new stock one
       stock.set(k, current);
@@ -75,16 +82,20 @@ export function registerAdv2Kernels(opts: RegisterOptions = {}): void {
   }
 }
 
+/** Put back the stock kernel that adv2's kernel `k` replaced. */
+function restoreStock(k: string): void {
+  const config = installed.get(k)!;
+  if (tf.getKernel(config.kernelName, config.backendName) === config) {
+    tf.unregisterKernel(config.kernelName, config.backendName);
+    const original = stock.get(k);
+    if (original !== undefined) tf.registerKernel(original);
+  }
+  installed.delete(k);
+}
+
 /** Put the stock kernels back (for before/after measurements); registerAdv2Kernels() re-installs. */
 export function unregisterAdv2Kernels(): void {
-  for (const [k, config] of installed) {
-    if (tf.getKernel(config.kernelName, config.backendName) === config) {
-      tf.unregisterKernel(config.kernelName, config.backendName);
-      const original = stock.get(k);
-      if (original !== undefined) tf.registerKernel(original);
-    }
-  }
-  installed.clear();
+  for (const k of [...installed.keys()]) restoreStock(k);
 }
 
 /** Whether adv2's kernel is the one registered for `kernelName` on `backendName`. */

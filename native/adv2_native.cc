@@ -1,0 +1,187 @@
+// adv2's optional native accelerator for Node: the convolution kernels of the tfjs wasm backend
+// (NHWC Conv2D and its filter gradient) as im2col + OpenBLAS SGEMM on the tensors' own memory
+// in the wasm heap (zero copy). Loaded by src/engine/node/native.ts; built by
+// scripts/build-native.sh. Everything else stays in wasm.
+#include <node_api.h>
+#include <cblas.h>
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+extern "C" {
+void openblas_set_num_threads(int);
+int openblas_get_num_threads(void);
+char *openblas_get_config(void);
+}
+
+namespace {
+
+// Geometry of one NHWC convolution with an HWIO filter (the layout tfjs uses).
+struct Conv {
+  int n, h, w, ci, oh, ow, co, kh, kw, sh, sw, top, left, dh, dw;
+  long k() const { return static_cast<long>(kh) * kw * ci; }
+  long rows() const { return static_cast<long>(n) * oh * ow; }
+  // 1x1, stride 1, no padding on any side: x itself is the im2col matrix
+  bool pointwise() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && top == 0 && left == 0 && oh == h && ow == w; }
+};
+
+constexpr int kGeometrySize = 15;
+// column-buffer budget per GEMM call, in floats (16 MB)
+constexpr long kColsBudget = 4L * 1024 * 1024;
+
+thread_local std::vector<float> cols;
+
+// Rows [r0, r0 + count) of the im2col matrix: one row per output pixel, kh*kw*ci columns.
+void im2col(const Conv &g, const float *x, long r0, long count, float *out) {
+  const long k = g.k();
+  for (long r = 0; r < count; r++) {
+    long pix = r0 + r;
+    const int ow = static_cast<int>(pix % g.ow);
+    pix /= g.ow;
+    const int oh = static_cast<int>(pix % g.oh);
+    const int b = static_cast<int>(pix / g.oh);
+    float *dst = out + r * k;
+    for (int i = 0; i < g.kh; i++) {
+      const int ih = oh * g.sh - g.top + i * g.dh;
+      for (int j = 0; j < g.kw; j++, dst += g.ci) {
+        const int iw = ow * g.sw - g.left + j * g.dw;
+        if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) {
+          std::memset(dst, 0, sizeof(float) * g.ci);
+        } else {
+          std::memcpy(dst, x + ((static_cast<long>(b) * g.h + ih) * g.w + iw) * g.ci, sizeof(float) * g.ci);
+        }
+      }
+    }
+  }
+}
+
+long chunkRows(const Conv &g) { return std::max(1L, std::min(g.rows(), kColsBudget / std::max(1L, g.k()))); }
+
+// y[rows, co] = cols(x)[rows, k] . w[k, co]
+void conv2d(const Conv &g, const float *x, const float *w, float *y) {
+  const long k = g.k();
+  if (g.pointwise()) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.rows(), g.co, k, 1.0f, x, k, w, g.co, 0.0f, y, g.co);
+    return;
+  }
+  const long chunk = chunkRows(g);
+  cols.resize(chunk * k);
+  for (long r0 = 0; r0 < g.rows(); r0 += chunk) {
+    const long count = std::min(chunk, g.rows() - r0);
+    im2col(g, x, r0, count, cols.data());
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, count, g.co, k, 1.0f, cols.data(), k, w, g.co, 0.0f,
+                y + r0 * g.co, g.co);
+  }
+}
+
+// dw[k, co] = cols(x)[rows, k]^T . dy[rows, co]
+void conv2dFilterGrad(const Conv &g, const float *x, const float *dy, float *dw) {
+  const long k = g.k();
+  if (g.pointwise()) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, g.co, g.rows(), 1.0f, x, k, dy, g.co, 0.0f, dw, g.co);
+    return;
+  }
+  const long chunk = chunkRows(g);
+  cols.resize(chunk * k);
+  for (long r0 = 0; r0 < g.rows(); r0 += chunk) {
+    const long count = std::min(chunk, g.rows() - r0);
+    im2col(g, x, r0, count, cols.data());
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, g.co, count, 1.0f, cols.data(), k, dy + r0 * g.co, g.co,
+                r0 == 0 ? 0.0f : 1.0f, dw, g.co);
+  }
+}
+
+napi_value throwError(napi_env env, const char *message) {
+  napi_throw_error(env, nullptr, message);
+  return nullptr;
+}
+
+bool floatArray(napi_env env, napi_value v, float **data, size_t *length) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
+  napi_typedarray_type type;
+  void *raw = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, length, &raw, nullptr, nullptr) != napi_ok) return false;
+  if (type != napi_float32_array) return false;
+  *data = static_cast<float *>(raw);
+  return true;
+}
+
+bool geometry(napi_env env, napi_value v, Conv *g) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *raw = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, &length, &raw, nullptr, nullptr) != napi_ok) return false;
+  if (type != napi_int32_array || length != kGeometrySize) return false;
+  const int *a = static_cast<const int *>(raw);
+  *g = Conv{a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14]};
+  const int positive[] = {g->n, g->h, g->w, g->ci, g->oh, g->ow, g->co, g->kh, g->kw, g->sh, g->sw, g->dh, g->dw};
+  for (int p : positive) if (p <= 0) return false;
+  return true;
+}
+
+// (geometry: Int32Array(15), a: Float32Array, b: Float32Array, out: Float32Array) with sizes checked
+// against the geometry; kind 0 = conv2d (a = x, b = w, out = y), 1 = filter gradient (a = x, b = dy, out = dw)
+napi_value run(napi_env env, napi_callback_info info, int kind) {
+  size_t argc = 4;
+  napi_value args[4];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  if (argc != 4) return throwError(env, "adv2-native: expected (geometry, a, b, out)");
+  Conv g{};
+  if (!geometry(env, args[0], &g)) return throwError(env, "adv2-native: geometry must be an Int32Array(15) of positive sizes");
+  float *a, *b, *out;
+  size_t la, lb, lo;
+  if (!floatArray(env, args[1], &a, &la) || !floatArray(env, args[2], &b, &lb) || !floatArray(env, args[3], &out, &lo)) {
+    return throwError(env, "adv2-native: tensors must be Float32Arrays");
+  }
+  const size_t xs = static_cast<size_t>(g.n) * g.h * g.w * g.ci;
+  const size_t ws = static_cast<size_t>(g.k()) * g.co;
+  const size_t ys = static_cast<size_t>(g.rows()) * g.co;
+  const bool ok = kind == 0 ? (la == xs && lb == ws && lo == ys) : (la == xs && lb == ys && lo == ws);
+  if (!ok) return throwError(env, "adv2-native: tensor sizes do not match the geometry");
+  if (kind == 0) conv2d(g, a, b, out); else conv2dFilterGrad(g, a, b, out);
+  return nullptr;
+}
+
+napi_value Conv2D(napi_env env, napi_callback_info info) { return run(env, info, 0); }
+napi_value Conv2DFilterGrad(napi_env env, napi_callback_info info) { return run(env, info, 1); }
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr);
+  int32_t n = 0;
+  if (argc != 1 || napi_get_value_int32(env, arg, &n) != napi_ok || n < 1) return throwError(env, "adv2-native: threads must be a positive integer");
+  openblas_set_num_threads(n);
+  return nullptr;
+}
+
+napi_value Threads(napi_env env, napi_callback_info) {
+  napi_value v;
+  napi_create_int32(env, openblas_get_num_threads(), &v);
+  return v;
+}
+
+napi_value Config(napi_env env, napi_callback_info) {
+  napi_value v;
+  napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"conv2d", nullptr, Conv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dFilterGrad", nullptr, Conv2DFilterGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"config", nullptr, Config, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
