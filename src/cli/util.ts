@@ -8,6 +8,8 @@ import { type BackendInfo, selectBackend } from '../engine/backend.js';
 export interface GlobalOptions {
   backend?: string;
   threads?: number;
+  /** false with --no-native */
+  native?: boolean;
   verbose?: boolean;
 }
 
@@ -29,12 +31,18 @@ export async function setupBackend(cmd: Command): Promise<BackendInfo> {
   const g = globalOptions(cmd);
   // silences tfjs's console banners (e.g. the tfjs-node advertisement) in CLI output
   tf.enableProdMode();
-  const info = await selectBackend({ backend: g.backend, threads: g.threads });
+  const info = await selectBackend({ backend: g.backend, threads: g.threads, ...(g.native === false ? { native: false } : {}) });
   if (g.verbose) {
     const skipped = info.skipped.map((s) => `${s.name} (${s.reason})`).join(', ');
-    process.stderr.write(`adv2: backend ${info.name}, ${info.threads} thread(s)${info.simd ? ', SIMD' : ''}, tfjs ${info.tfjsVersion}${skipped ? `; skipped ${skipped}` : ''}\n`);
+    process.stderr.write(`adv2: backend ${info.name}, ${info.threads} thread(s)${info.simd ? ', SIMD' : ''}, tfjs ${info.tfjsVersion}${skipped ? `; skipped ${skipped}` : ''}; native convolutions: ${nativeSummary(info)}\n`);
   }
   return info;
+}
+
+/** One line on the native convolution addon: its BLAS and threads, or why it is off. */
+export function nativeSummary(info: BackendInfo): string {
+  if (info.native === undefined) return `not used on ${info.name}`;
+  return 'config' in info.native ? `${info.native.config}, ${info.native.threads} thread(s)` : `off (${info.native.off})`;
 }
 
 /** What every result file records about how it was produced. */
@@ -46,6 +54,7 @@ export function runRecord(info: BackendInfo, extra: Record<string, unknown> = {}
     backend: info.name,
     threads: info.threads,
     simd: info.simd,
+    nativeConv: info.native !== undefined && 'config' in info.native ? info.native : null,
     date: new Date().toISOString(),
     ...extra,
   };
