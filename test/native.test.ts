@@ -56,5 +56,11 @@ describe('native convolution addon loader', () => {
     r.addon.conv2dFilterGrad(g, x, new Float32Array(48).fill(1), dw);
     // the centre tap sees all 16 output pixels
     expect(dw[(1 * 3 + 1) * 6]).toBe(16);
+    const dx = new Float32Array(32).fill(Number.NaN);
+    r.addon.conv2dInputGrad(g, new Float32Array(48).fill(1), w, dx);
+    // an inner pixel feeds 9 outputs of 3 channels, a corner 4 (and every value is written)
+    expect(dx[(1 * 4 + 1) * 2]).toBe(27);
+    expect(dx[0]).toBe(12);
+    expect(() => r.addon.conv2dInputGrad(g, new Float32Array(48), w, new Float32Array(31))).toThrow(/sizes do not match/);
   });
 });

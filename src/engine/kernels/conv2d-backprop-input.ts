@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { KernelIO, type Float } from './io.js';
 import { cachedFilter, clearFilterCaches, sweepFilterCache, trimFilterCache } from './filter-cache.js';
 import { convValid, padNHWC } from './cpu-conv.js';
+import { nativeInputGrad } from './native-conv.js';
 
 /** One output phase along one spatial axis. */
 export interface AxisPhase {
@@ -156,6 +157,8 @@ export function conv2dBackpropInputNHWC(io: KernelIO, a: BackpropInputArgs): tf.
   }
   const outShape = [g.n, g.h, g.w, g.ci];
   if (work.length === 0) return io.alloc(outShape, 'float32', true);
+  const native = nativeInputGrad(io, dy, filter, info);
+  if (native !== null) return native;
 
   sweepFilterCache(io);
   try {

@@ -1,6 +1,7 @@
 /**
- * Optional native convolution for the wasm backend in Node (adv2's N-API addon: im2col + BLAS
- * SGEMM on the tensors' own memory in the wasm heap, zero copy). tfjs-wasm's XNNPACK Conv2D is
+ * Optional native convolution for the wasm backend in Node (adv2's N-API addon: im2col/col2im +
+ * BLAS SGEMM on the tensors' own memory in the wasm heap, zero copy) for Conv2D, its input
+ * gradient and its filter gradient. tfjs-wasm's XNNPACK Conv2D is
  * 128-bit SIMD without FMA; on an AVX2/AVX-512 CPU a native GEMM is several times faster, and
  * Conv2D is most of every forward and (through adv2's Conv2DBackpropInput, which runs forward
  * convolutions) every backward pass.
@@ -17,6 +18,8 @@ export interface NativeConvAddon {
   conv2d(geometry: Int32Array, x: Float32Array, w: Float32Array, y: Float32Array): void;
   /** dw[kh,kw,ci,co] = filter gradient of conv(x, ·) for dy[n,oh,ow,co] */
   conv2dFilterGrad(geometry: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+  /** dx[n,h,w,ci] = input gradient of conv(·, w) for dy[n,oh,ow,co] */
+  conv2dInputGrad(geometry: Int32Array, dy: Float32Array, w: Float32Array, dx: Float32Array): void;
   setThreads(n: number): void;
   threads(): number;
   /** BLAS build description */
@@ -51,6 +54,14 @@ export function nativeFilterGrad(io: KernelIO, x: tf.TensorInfo, dy: tf.TensorIn
   // views after the last allocation: the heap may have moved
   addon.conv2dFilterGrad(convGeometry(info), io.f32(x), io.f32(dy), io.f32(dw));
   return dw;
+}
+
+/** Native input gradient on wasm tensors (NHWC); null if no addon or not on wasm. */
+export function nativeInputGrad(io: KernelIO, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo | null {
+  if (addon === null || io.wasm === null) return null;
+  const dx = io.alloc(info.inShape);
+  addon.conv2dInputGrad(convGeometry(info), io.f32(dy), io.f32(filter), io.f32(dx));
+  return dx;
 }
 
 /** wasm Conv2D through the addon (NHWC float32); anything else goes to the stock kernel. */

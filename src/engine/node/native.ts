@@ -1,8 +1,8 @@
 /**
  * Node-only loader of adv2's optional native convolution addon (native/adv2_native.cc, built by
  * `npm run build:native` into build/adv2-native.node; needs g++ and the Debian package
- * libopenblas-dev). When it loads, the wasm backend's Conv2D and Conv2DBackpropFilter run as
- * native im2col + OpenBLAS SGEMM on the tensors in the wasm heap (kernels/native-conv.ts).
+ * libopenblas-dev). When it loads, the wasm backend's Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter run as
+ * native im2col/col2im + OpenBLAS SGEMM on the tensors in the wasm heap (kernels/native-conv.ts).
  *
  * ADV2_NATIVE=0 keeps wasm's own kernels; ADV2_NATIVE_PATH names another addon file.
  */
@@ -42,7 +42,7 @@ export function loadNativeConv(): NativeLoad {
   if (path === null) return { addon: null, reason: `not built (${NATIVE_ADDON_FILE}: npm run build:native)` };
   try {
     const addon = createRequire(import.meta.url)(path) as NativeConvAddon;
-    for (const fn of ['conv2d', 'conv2dFilterGrad', 'setThreads', 'threads', 'config'] as const) {
+    for (const fn of ['conv2d', 'conv2dFilterGrad', 'conv2dInputGrad', 'setThreads', 'threads', 'config'] as const) {
       if (typeof addon[fn] !== 'function') return { addon: null, reason: `${path} is not adv2's addon (no ${fn})` };
     }
     return { addon, path };
