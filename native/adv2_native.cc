@@ -1,5 +1,5 @@
 // adv2's optional native accelerator for Node: the convolution kernels of the tfjs wasm backend
-// (NHWC Conv2D and its filter gradient) as im2col + OpenBLAS SGEMM on the tensors' own memory
+// (NHWC Conv2D, its input gradient and its filter gradient) as im2col/col2im + OpenBLAS SGEMM on the tensors' own memory
 // in the wasm heap (zero copy). Loaded by src/engine/node/native.ts; built by
 // scripts/build-native.sh. Everything else stays in wasm.
 #include <node_api.h>
@@ -91,6 +91,46 @@ void conv2dFilterGrad(const Conv &g, const float *x, const float *dy, float *dw)
   }
 }
 
+// Scatter-add rows [r0, r0 + count) of a column matrix back onto the image (the adjoint of im2col).
+void col2imAdd(const Conv &g, const float *in, long r0, long count, float *x) {
+  const long k = g.k();
+  for (long r = 0; r < count; r++) {
+    long pix = r0 + r;
+    const int ow = static_cast<int>(pix % g.ow);
+    pix /= g.ow;
+    const int oh = static_cast<int>(pix % g.oh);
+    const int b = static_cast<int>(pix / g.oh);
+    const float *src = in + r * k;
+    for (int i = 0; i < g.kh; i++) {
+      const int ih = oh * g.sh - g.top + i * g.dh;
+      for (int j = 0; j < g.kw; j++, src += g.ci) {
+        const int iw = ow * g.sw - g.left + j * g.dw;
+        if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) continue;
+        float *dst = x + ((static_cast<long>(b) * g.h + ih) * g.w + iw) * g.ci;
+        for (int c = 0; c < g.ci; c++) dst[c] += src[c];
+      }
+    }
+  }
+}
+
+// dx = col2im(dy[rows, co] . w[k, co]^T)
+void conv2dInputGrad(const Conv &g, const float *dy, const float *w, float *dx) {
+  const long k = g.k();
+  if (g.pointwise()) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.rows(), k, g.co, 1.0f, dy, g.co, w, g.co, 0.0f, dx, k);
+    return;
+  }
+  std::memset(dx, 0, sizeof(float) * static_cast<size_t>(g.n) * g.h * g.w * g.ci);
+  const long chunk = chunkRows(g);
+  cols.resize(chunk * k);
+  for (long r0 = 0; r0 < g.rows(); r0 += chunk) {
+    const long count = std::min(chunk, g.rows() - r0);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, count, k, g.co, 1.0f, dy + r0 * g.co, g.co, w, g.co, 0.0f,
+                cols.data(), k);
+    col2imAdd(g, cols.data(), r0, count, dx);
+  }
+}
+
 napi_value throwError(napi_env env, const char *message) {
   napi_throw_error(env, nullptr, message);
   return nullptr;
@@ -123,7 +163,8 @@ bool geometry(napi_env env, napi_value v, Conv *g) {
 }
 
 // (geometry: Int32Array(15), a: Float32Array, b: Float32Array, out: Float32Array) with sizes checked
-// against the geometry; kind 0 = conv2d (a = x, b = w, out = y), 1 = filter gradient (a = x, b = dy, out = dw)
+// against the geometry; kind 0 = conv2d (a = x, b = w, out = y), 1 = filter gradient (a = x, b = dy, out = dw),
+// 2 = input gradient (a = dy, b = w, out = dx)
 napi_value run(napi_env env, napi_callback_info info, int kind) {
   size_t argc = 4;
   napi_value args[4];
@@ -139,14 +180,19 @@ napi_value run(napi_env env, napi_callback_info info, int kind) {
   const size_t xs = static_cast<size_t>(g.n) * g.h * g.w * g.ci;
   const size_t ws = static_cast<size_t>(g.k()) * g.co;
   const size_t ys = static_cast<size_t>(g.rows()) * g.co;
-  const bool ok = kind == 0 ? (la == xs && lb == ws && lo == ys) : (la == xs && lb == ys && lo == ws);
+  const bool ok = kind == 0   ? (la == xs && lb == ws && lo == ys)
+                  : kind == 1 ? (la == xs && lb == ys && lo == ws)
+                              : (la == ys && lb == ws && lo == xs);
   if (!ok) return throwError(env, "adv2-native: tensor sizes do not match the geometry");
-  if (kind == 0) conv2d(g, a, b, out); else conv2dFilterGrad(g, a, b, out);
+  if (kind == 0) conv2d(g, a, b, out);
+  else if (kind == 1) conv2dFilterGrad(g, a, b, out);
+  else conv2dInputGrad(g, a, b, out);
   return nullptr;
 }
 
 napi_value Conv2D(napi_env env, napi_callback_info info) { return run(env, info, 0); }
 napi_value Conv2DFilterGrad(napi_env env, napi_callback_info info) { return run(env, info, 1); }
+napi_value Conv2DInputGrad(napi_env env, napi_callback_info info) { return run(env, info, 2); }
 
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -174,6 +220,7 @@ napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"conv2d", nullptr, Conv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dFilterGrad", nullptr, Conv2DFilterGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dInputGrad", nullptr, Conv2DInputGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"config", nullptr, Config, nullptr, nullptr, nullptr, napi_default, nullptr},
