@@ -5,8 +5,16 @@
 #include <node_api.h>
 #include <cblas.h>
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <map>
+#include <memory>
+#include <string>
 #include <vector>
+#ifdef ADV2_WITH_DNNL
+#include <dnnl.hpp>
+#include <omp.h>
+#endif
 
 extern "C" {
 void openblas_set_num_threads(int);
@@ -30,6 +38,11 @@ constexpr int kGeometrySize = 15;
 constexpr long kColsBudget = 4L * 1024 * 1024;
 
 thread_local std::vector<float> cols;
+
+// calls served by oneDNN and by the BLAS path (tests check which one ran)
+double callsOneDnn = 0, callsBlas = 0;
+// false: every call takes the BLAS path (tests of that path, comparisons)
+bool preferOneDnn = true;
 
 // Rows [r0, r0 + count) of the im2col matrix: one row per output pixel, kh*kw*ci columns.
 void im2col(const Conv &g, const float *x, long r0, long count, float *out) {
@@ -131,6 +144,178 @@ void conv2dInputGrad(const Conv &g, const float *dy, const float *w, float *dx) 
   }
 }
 
+#ifdef ADV2_WITH_DNNL
+// oneDNN primitives per geometry and direction, created once (creation JIT-compiles kernels).
+namespace onednn {
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+dnnl::engine &cpu() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+dnnl::stream &queue() {
+  static dnnl::stream s(cpu());
+  return s;
+}
+
+struct Descs {
+  memory::desc x, w, y, wUser;
+  memory::dims strides, dilates, padL, padR;
+};
+
+Descs descs(const Conv &g) {
+  // oneDNN dims are logical NCHW / OIHW; the tags give tfjs's physical NHWC / HWIO layouts
+  Descs d;
+  d.x = memory::desc({g.n, g.ci, g.h, g.w}, dt::f32, tag::nhwc);
+  d.y = memory::desc({g.n, g.co, g.oh, g.ow}, dt::f32, tag::nhwc);
+  d.w = memory::desc({g.co, g.ci, g.kh, g.kw}, dt::f32, tag::any);
+  d.wUser = memory::desc({g.co, g.ci, g.kh, g.kw}, dt::f32, tag::hwio);
+  d.strides = {g.sh, g.sw};
+  d.dilates = {g.dh - 1, g.dw - 1};
+  d.padL = {g.top, g.left};
+  // the bottom/right padding that makes the output size come out as oh, ow
+  d.padR = {(g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1 - g.h - g.top, (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1 - g.w - g.left};
+  return d;
+}
+
+dnnl::convolution_forward::primitive_desc forwardPd(const Descs &d, dnnl::prop_kind kind) {
+  dnnl::convolution_forward::desc cd(kind, dnnl::algorithm::convolution_direct, d.x, d.w, d.y, d.strides, d.dilates, d.padL,
+                                     d.padR);
+  return dnnl::convolution_forward::primitive_desc(cd, cpu());
+}
+
+// A filter in tfjs's layout, reordered into the layout a primitive wants.
+struct FilterIn {
+  memory::desc want;
+  bool reorder = false;
+  dnnl::reorder prim;
+  memory blocked;
+  void init(const memory::desc &user, const memory::desc &wanted) {
+    want = wanted;
+    reorder = wanted != user;
+    if (reorder) {
+      blocked = memory(wanted, cpu());
+      prim = dnnl::reorder(memory(user, cpu(), nullptr), blocked);
+    }
+  }
+  memory get(const memory::desc &user, float *w) {
+    memory src(user, cpu(), w);
+    if (!reorder) return src;
+    prim.execute(queue(), src, blocked);
+    return blocked;
+  }
+};
+
+struct Forward {
+  Descs d;
+  dnnl::convolution_forward prim;
+  FilterIn w;
+};
+struct InputGrad {
+  Descs d;
+  dnnl::convolution_backward_data prim;
+  FilterIn w;
+};
+struct FilterGrad {
+  Descs d;
+  dnnl::convolution_backward_weights prim;
+  bool reorder = false;
+  memory blocked;
+  dnnl::reorder out;
+};
+
+using Key = std::array<int, 16>;
+Key key(const Conv &g, int kind) {
+  return {g.n, g.h, g.w, g.ci, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.top, g.left, g.dh, g.dw, kind};
+}
+
+// null entries: geometries oneDNN refused (they go to the BLAS path from then on)
+std::map<Key, std::unique_ptr<Forward>> forwards;
+std::map<Key, std::unique_ptr<InputGrad>> inputGrads;
+std::map<Key, std::unique_ptr<FilterGrad>> filterGrads;
+
+template <class T, class Make>
+T *lookup(std::map<Key, std::unique_ptr<T>> &cache, const Key &k, Make make) {
+  auto it = cache.find(k);
+  if (it != cache.end()) return it->second.get();
+  std::unique_ptr<T> entry;
+  try {
+    entry = make();
+  } catch (const dnnl::error &) {
+    entry.reset();
+  }
+  return cache.emplace(k, std::move(entry)).first->second.get();
+}
+
+bool conv2d(const Conv &g, const float *x, const float *w, float *y) {
+  Forward *f = lookup(forwards, key(g, 0), [&] {
+    auto e = std::make_unique<Forward>();
+    e->d = descs(g);
+    auto pd = forwardPd(e->d, dnnl::prop_kind::forward_inference);
+    e->prim = dnnl::convolution_forward(pd);
+    e->w.init(e->d.wUser, pd.weights_desc());
+    return e;
+  });
+  if (f == nullptr) return false;
+  memory wm = f->w.get(f->d.wUser, const_cast<float *>(w));
+  f->prim.execute(queue(), {{DNNL_ARG_SRC, memory(f->d.x, cpu(), const_cast<float *>(x))},
+                            {DNNL_ARG_WEIGHTS, wm},
+                            {DNNL_ARG_DST, memory(f->d.y, cpu(), y)}});
+  queue().wait();
+  return true;
+}
+
+bool inputGrad(const Conv &g, const float *dy, const float *w, float *dx) {
+  InputGrad *b = lookup(inputGrads, key(g, 1), [&] {
+    auto e = std::make_unique<InputGrad>();
+    e->d = descs(g);
+    auto hint = forwardPd(e->d, dnnl::prop_kind::forward_training);
+    dnnl::convolution_backward_data::desc cd(dnnl::algorithm::convolution_direct, e->d.x, e->d.w, e->d.y, e->d.strides,
+                                             e->d.dilates, e->d.padL, e->d.padR);
+    dnnl::convolution_backward_data::primitive_desc pd(cd, cpu(), hint);
+    e->prim = dnnl::convolution_backward_data(pd);
+    e->w.init(e->d.wUser, pd.weights_desc());
+    return e;
+  });
+  if (b == nullptr) return false;
+  memory wm = b->w.get(b->d.wUser, const_cast<float *>(w));
+  b->prim.execute(queue(), {{DNNL_ARG_DIFF_DST, memory(b->d.y, cpu(), const_cast<float *>(dy))},
+                            {DNNL_ARG_WEIGHTS, wm},
+                            {DNNL_ARG_DIFF_SRC, memory(b->d.x, cpu(), dx)}});
+  queue().wait();
+  return true;
+}
+
+bool filterGrad(const Conv &g, const float *x, const float *dy, float *dw) {
+  FilterGrad *b = lookup(filterGrads, key(g, 2), [&] {
+    auto e = std::make_unique<FilterGrad>();
+    e->d = descs(g);
+    auto hint = forwardPd(e->d, dnnl::prop_kind::forward_training);
+    dnnl::convolution_backward_weights::desc cd(dnnl::algorithm::convolution_direct, e->d.x, e->d.w, e->d.y, e->d.strides,
+                                                e->d.dilates, e->d.padL, e->d.padR);
+    dnnl::convolution_backward_weights::primitive_desc pd(cd, cpu(), hint);
+    e->prim = dnnl::convolution_backward_weights(pd);
+    e->reorder = pd.diff_weights_desc() != e->d.wUser;
+    if (e->reorder) {
+      e->blocked = memory(pd.diff_weights_desc(), cpu());
+      e->out = dnnl::reorder(e->blocked, memory(e->d.wUser, cpu(), nullptr));
+    }
+    return e;
+  });
+  if (b == nullptr) return false;
+  memory user(b->d.wUser, cpu(), dw);
+  b->prim.execute(queue(), {{DNNL_ARG_SRC, memory(b->d.x, cpu(), const_cast<float *>(x))},
+                            {DNNL_ARG_DIFF_DST, memory(b->d.y, cpu(), const_cast<float *>(dy))},
+                            {DNNL_ARG_DIFF_WEIGHTS, b->reorder ? b->blocked : user}});
+  if (b->reorder) b->out.execute(queue(), b->blocked, user);
+  queue().wait();
+  return true;
+}
+}  // namespace onednn
+#endif
+
 napi_value throwError(napi_env env, const char *message) {
   napi_throw_error(env, nullptr, message);
   return nullptr;
@@ -184,6 +369,14 @@ napi_value run(napi_env env, napi_callback_info info, int kind) {
                   : kind == 1 ? (la == xs && lb == ys && lo == ws)
                               : (la == ys && lb == ws && lo == xs);
   if (!ok) return throwError(env, "adv2-native: tensor sizes do not match the geometry");
+#ifdef ADV2_WITH_DNNL
+  const bool done = preferOneDnn && (kind == 0 ? onednn::conv2d(g, a, b, out) : kind == 1 ? onednn::filterGrad(g, a, b, out) : onednn::inputGrad(g, a, b, out));
+  if (done) {
+    callsOneDnn++;
+    return nullptr;
+  }
+#endif
+  callsBlas++;
   if (kind == 0) conv2d(g, a, b, out);
   else if (kind == 1) conv2dFilterGrad(g, a, b, out);
   else conv2dInputGrad(g, a, b, out);
@@ -201,6 +394,9 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   int32_t n = 0;
   if (argc != 1 || napi_get_value_int32(env, arg, &n) != napi_ok || n < 1) return throwError(env, "adv2-native: threads must be a positive integer");
   openblas_set_num_threads(n);
+#ifdef ADV2_WITH_DNNL
+  omp_set_num_threads(n);
+#endif
   return nullptr;
 }
 
@@ -211,9 +407,42 @@ napi_value Threads(napi_env env, napi_callback_info) {
 }
 
 napi_value Config(napi_env env, napi_callback_info) {
-  napi_value v;
-  napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &v);
-  return v;
+  std::string config;
+#ifdef ADV2_WITH_DNNL
+  const dnnl_version_t *v = dnnl_version();
+  config = "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) + " + ";
+#endif
+  config += openblas_get_config();
+  napi_value out;
+  napi_create_string_utf8(env, config.c_str(), config.size(), &out);
+  return out;
+}
+
+// useOneDnn(on: boolean): whether oneDNN serves the calls it can (default true); returns whether oneDNN is built in
+napi_value UseOneDnn(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr);
+  bool on = true;
+  if (argc != 1 || napi_get_value_bool(env, arg, &on) != napi_ok) return throwError(env, "adv2-native: useOneDnn takes a boolean");
+  preferOneDnn = on;
+  napi_value out;
+#ifdef ADV2_WITH_DNNL
+  napi_get_boolean(env, true, &out);
+#else
+  napi_get_boolean(env, false, &out);
+#endif
+  return out;
+}
+
+napi_value Calls(napi_env env, napi_callback_info) {
+  napi_value out, a, b;
+  napi_create_object(env, &out);
+  napi_create_double(env, callsOneDnn, &a);
+  napi_create_double(env, callsBlas, &b);
+  napi_set_named_property(env, out, "onednn", a);
+  napi_set_named_property(env, out, "blas", b);
+  return out;
 }
 
 napi_value Init(napi_env env, napi_value exports) {
@@ -224,6 +453,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"config", nullptr, Config, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"calls", nullptr, Calls, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"useOneDnn", nullptr, UseOneDnn, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

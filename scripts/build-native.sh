@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build adv2's optional native convolution addon: build/adv2-native.node (see src/engine/node/native.ts).
-# Needs g++, Node's headers (shipped with Node) and OpenBLAS:  apt-get install g++ libopenblas-dev
+# Needs g++, Node's headers (shipped with Node) and OpenBLAS; uses oneDNN too when present (much faster):
+#   apt-get install g++ libopenblas-dev libdnnl-dev
 # With --optional (used by `npm install`), a missing toolchain is a note, not a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,10 +26,17 @@ for d in /usr/include/x86_64-linux-gnu /usr/include/aarch64-linux-gnu /usr/inclu
 done
 [[ -n "$cblas_dir" ]] || skip "OpenBLAS headers not found: apt-get install libopenblas-dev"
 
+dnnl=()
+if [[ -f /usr/include/dnnl.hpp || -f /usr/include/oneapi/dnnl/dnnl.hpp ]]; then
+  dnnl=(-DADV2_WITH_DNNL -fopenmp -ldnnl)
+else
+  echo "adv2: oneDNN not found (apt-get install libdnnl-dev): building the OpenBLAS-only addon" >&2
+fi
+
 mkdir -p build
 tmp="build/adv2-native.node.tmp.$$"
 if ! g++ -O3 -std=c++17 -fPIC -shared -DNODE_GYP_MODULE_NAME=adv2_native \
-    -I"$node_include" -I"$cblas_dir" native/adv2_native.cc -o "$tmp" -lopenblas 2>build/native-build.log; then
+    -I"$node_include" -I"$cblas_dir" native/adv2_native.cc -o "$tmp" "${dnnl[@]}" -lopenblas 2>build/native-build.log; then
   rm -f "$tmp"
   skip "compilation failed (build/native-build.log)"
 fi

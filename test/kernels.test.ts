@@ -161,29 +161,38 @@ describe('adv2 kernel registry', () => {
   });
 });
 
-// wasm runs twice: with adv2's native convolution addon (when built) and with wasm's own kernels
+// wasm runs three times: with adv2's native convolution addon (when built) on its oneDNN and on
+// its BLAS path, and with wasm's own kernels
 const VARIANTS = [
-  { backend: 'cpu' as const, native: false, label: 'cpu' },
-  { backend: 'wasm' as const, native: true, label: 'wasm + native conv' },
-  { backend: 'wasm' as const, native: false, label: 'wasm' },
+  { backend: 'cpu' as const, native: false, engine: 'onednn' as const, label: 'cpu' },
+  { backend: 'wasm' as const, native: true, engine: 'onednn' as const, label: 'wasm + native conv (oneDNN)' },
+  { backend: 'wasm' as const, native: true, engine: 'blas' as const, label: 'wasm + native conv (BLAS)' },
+  { backend: 'wasm' as const, native: false, engine: 'onednn' as const, label: 'wasm' },
 ];
 
-for (const { backend, native, label } of VARIANTS) {
+for (const { backend, native, engine, label } of VARIANTS) {
   describe(`adv2 kernels on ${label}`, () => {
     let available = true;
     beforeAll(async () => {
       await useBackend(backend);
-      available = await useNative(native);
+      available = await useNative(native, engine);
       if (!available) console.warn(`skipping '${label}': the native addon is not built (npm run build:native)`);
     });
     afterAll(async () => {
-      await useNative(true);
+      await useNative(true, 'onednn');
     });
 
     it('runs on the intended kernels', (ctx) => {
       if (!available) return ctx.skip();
       expect(nativeConv() !== null).toBe(native);
       expect(adv2KernelActive('Conv2D', 'wasm')).toBe(native);
+      if (native) {
+        // a conv and both its gradients, all on the intended native path
+        const before = nativeConv()!.calls();
+        tf.tidy(() => tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same').sum())([tf.ones([1, 6, 6, 2]), tf.ones([3, 3, 2, 3])]));
+        const after = nativeConv()!.calls();
+        expect(after[engine] - before[engine]).toBe(3);
+      }
     });
 
     it('Conv2D matches the stock kernel (strides, pads, dilations)', (ctx) => {

@@ -40,27 +40,32 @@ describe('native convolution addon loader', () => {
       if (process.env['ADV2_REQUIRE_NATIVE'] === '1') throw new Error(`native addon required: ${r.reason}`);
       return ctx.skip();
     }
-    // 1x4x4x2 input, 3x3x2x3 filter, stride 1, same padding -> 1x4x4x3
-    const g = Int32Array.from([1, 4, 4, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1]);
-    const x = new Float32Array(32).fill(1);
-    const w = new Float32Array(54).fill(1);
-    const y = new Float32Array(48);
-    r.addon.conv2d(g, x, w, y);
-    // the centre pixel sees all 9 taps of 2 channels; a corner sees 4
-    expect(y[(1 * 4 + 1) * 3]).toBe(18);
-    expect(y[0]).toBe(8);
-    expect(() => r.addon.conv2d(g, x, w, new Float32Array(47))).toThrow(/sizes do not match/);
-    expect(() => r.addon.conv2d(Int32Array.from([1, 4]), x, w, y)).toThrow(/geometry/);
-    expect(() => r.addon.conv2d(g, new Float64Array(32) as unknown as Float32Array, w, y)).toThrow(/Float32Array/);
-    const dw = new Float32Array(54);
-    r.addon.conv2dFilterGrad(g, x, new Float32Array(48).fill(1), dw);
-    // the centre tap sees all 16 output pixels
-    expect(dw[(1 * 3 + 1) * 6]).toBe(16);
-    const dx = new Float32Array(32).fill(Number.NaN);
-    r.addon.conv2dInputGrad(g, new Float32Array(48).fill(1), w, dx);
-    // an inner pixel feeds 9 outputs of 3 channels, a corner 4 (and every value is written)
-    expect(dx[(1 * 4 + 1) * 2]).toBe(27);
-    expect(dx[0]).toBe(12);
-    expect(() => r.addon.conv2dInputGrad(g, new Float32Array(48), w, new Float32Array(31))).toThrow(/sizes do not match/);
+    // both paths: oneDNN (when built in) and im2col + BLAS
+    for (const onednn of [true, false]) {
+      r.addon.useOneDnn(onednn);
+      // 1x4x4x2 input, 3x3x2x3 filter, stride 1, same padding -> 1x4x4x3
+      const g = Int32Array.from([1, 4, 4, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1]);
+      const x = new Float32Array(32).fill(1);
+      const w = new Float32Array(54).fill(1);
+      const y = new Float32Array(48);
+      r.addon.conv2d(g, x, w, y);
+      // the centre pixel sees all 9 taps of 2 channels; a corner sees 4
+      expect(y[(1 * 4 + 1) * 3]).toBe(18);
+      expect(y[0]).toBe(8);
+      expect(() => r.addon.conv2d(g, x, w, new Float32Array(47))).toThrow(/sizes do not match/);
+      expect(() => r.addon.conv2d(Int32Array.from([1, 4]), x, w, y)).toThrow(/geometry/);
+      expect(() => r.addon.conv2d(g, new Float64Array(32) as unknown as Float32Array, w, y)).toThrow(/Float32Array/);
+      const dw = new Float32Array(54);
+      r.addon.conv2dFilterGrad(g, x, new Float32Array(48).fill(1), dw);
+      // the centre tap sees all 16 output pixels
+      expect(dw[(1 * 3 + 1) * 6]).toBe(16);
+      const dx = new Float32Array(32).fill(Number.NaN);
+      r.addon.conv2dInputGrad(g, new Float32Array(48).fill(1), w, dx);
+      // an inner pixel feeds 9 outputs of 3 channels, a corner 4 (and every value is written)
+      expect(dx[(1 * 4 + 1) * 2]).toBe(27);
+      expect(dx[0]).toBe(12);
+      expect(() => r.addon.conv2dInputGrad(g, new Float32Array(48), w, new Float32Array(31))).toThrow(/sizes do not match/);
+    }
+    r.addon.useOneDnn(true);
   });
 });

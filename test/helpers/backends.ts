@@ -13,18 +13,26 @@ export async function useBackend(name: TestBackend): Promise<void> {
 
 /**
  * Turn adv2's native convolution addon on or off for the wasm backend (and re-register the
- * kernels). Returns false if it was asked for but is not built; with ADV2_REQUIRE_NATIVE=1 (CI)
+ * kernels), on its oneDNN or its BLAS path. Returns false if it was asked for but is not built
+ * (or built without oneDNN); with ADV2_REQUIRE_NATIVE=1 (CI)
  * that throws instead, so a missing addon cannot skip its tests silently.
  */
-export async function useNative(on: boolean): Promise<boolean> {
+export async function useNative(on: boolean, engine: 'onednn' | 'blas' = 'onednn'): Promise<boolean> {
   const { enableNativeConv, disableNativeConv } = await import('../../src/engine/node/native.js');
-  const { registerAdv2Kernels } = await import('../../src/engine/kernels/index.js');
+  const { registerAdv2Kernels, nativeConv } = await import('../../src/engine/kernels/index.js');
   let ok = true;
   if (on) {
     const r = enableNativeConv(1);
+    const required = process.env['ADV2_REQUIRE_NATIVE'] === '1';
     if ('reason' in r) {
-      if (process.env['ADV2_REQUIRE_NATIVE'] === '1') throw new Error(`native addon required but unavailable: ${r.reason}`);
+      if (required) throw new Error(`native addon required but unavailable: ${r.reason}`);
       ok = false;
+    } else {
+      const hasOneDnn = nativeConv()!.useOneDnn(engine === 'onednn');
+      if (engine === 'onednn' && !hasOneDnn) {
+        if (required) throw new Error('native addon required with oneDNN, but it was built without (apt-get install libdnnl-dev; npm run build:native)');
+        ok = false;
+      }
     }
   } else {
     disableNativeConv();

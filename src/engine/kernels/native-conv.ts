@@ -22,8 +22,12 @@ export interface NativeConvAddon {
   conv2dInputGrad(geometry: Int32Array, dy: Float32Array, w: Float32Array, dx: Float32Array): void;
   setThreads(n: number): void;
   threads(): number;
-  /** BLAS build description */
+  /** libraries: "oneDNN x.y.z + OpenBLAS …" or the OpenBLAS build alone */
   config(): string;
+  /** calls served so far by oneDNN primitives and by the im2col + BLAS path */
+  calls(): { onednn: number; blas: number };
+  /** let oneDNN serve the calls it can (default) or send all to the BLAS path; returns whether oneDNN is built in */
+  useOneDnn(on: boolean): boolean;
 }
 
 let addon: NativeConvAddon | null = null;

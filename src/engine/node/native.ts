@@ -42,7 +42,7 @@ export function loadNativeConv(): NativeLoad {
   if (path === null) return { addon: null, reason: `not built (${NATIVE_ADDON_FILE}: npm run build:native)` };
   try {
     const addon = createRequire(import.meta.url)(path) as NativeConvAddon;
-    for (const fn of ['conv2d', 'conv2dFilterGrad', 'conv2dInputGrad', 'setThreads', 'threads', 'config'] as const) {
+    for (const fn of ['conv2d', 'conv2dFilterGrad', 'conv2dInputGrad', 'setThreads', 'threads', 'config', 'calls', 'useOneDnn'] as const) {
       if (typeof addon[fn] !== 'function') return { addon: null, reason: `${path} is not adv2's addon (no ${fn})` };
     }
     return { addon, path };
