@@ -6,7 +6,7 @@ import { selectBackend } from '../src/engine/backend.js';
 
 describe('wasm threads in Node', () => {
   it('runs the threaded build with 2 threads and matches the cpu backend', async () => {
-    const info = await selectBackend({ backend: 'wasm', threads: 2 });
+    const info = await selectBackend({ backend: 'wasm', threads: 2, native: false });
     expect(info.name).toBe('wasm');
     expect(tfwasm.getThreadsCount()).toBe(2);
     expect(info.threads).toBe(2);

@@ -16,7 +16,7 @@ export function buildProgram(): Command {
     .description('Audit interpretable deep learning systems: ADV² attacks that fool a classifier and its interpreter at once.')
     .version(ADV2_VERSION)
     .addOption(backendOption())
-    .addOption(new Option('--threads <n>', 'compute threads: the native convolution addon\'s BLAS threads, and wasm threads where the threaded build can run').argParser(parseIntOption('threads', 1, 64)))
+    .addOption(new Option('--threads <n>', 'compute threads: the native convolution addon\'s (oneDNN/OpenBLAS) when it is loaded, else the threaded wasm build\'s (default 1; evaluate uses processes instead, see --workers)').argParser(parseIntOption('threads', 1, 64)))
     .option('--no-native', 'wasm: keep wasm\'s own convolution kernels even if the native addon is built (also ADV2_NATIVE=0)')
     .option('-v, --verbose', 'print the backend in use and full error traces')
     .showHelpAfterError('(run with --help for usage)')

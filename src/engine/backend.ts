@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
-import { registerAdv2Kernels } from './kernels/index.js';
+import { nativeConv, registerAdv2Kernels } from './kernels/index.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu' | 'webgl' | 'webgpu';
 export const KNOWN_BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu', 'webgl', 'webgpu'];
@@ -33,7 +33,7 @@ export interface BackendInfo {
 export interface BackendOptions {
   /** force a backend; default: ADV2_BACKEND, then the platform's preference order */
   backend?: string;
-  /** wasm threads to request (only effective where the threaded wasm build can run); also the native addon's BLAS threads */
+  /** compute threads: the native addon's when it is loaded, else wasm threads (where the threaded build can run) */
   threads?: number;
   /** Node + wasm: use the native convolution addon when it is built (default: yes, unless ADV2_NATIVE=0) */
   native?: boolean;
@@ -63,7 +63,9 @@ async function tryBackend(name: BackendName, opts: BackendOptions): Promise<stri
       if (!isNode()) return 'only available in Node';
       await loadTfjsNode();
     }
-    if (name === 'wasm' && opts.threads !== undefined && opts.threads > 1) {
+    // with the native addon, convolutions (nearly all the work) run on its threads; the threaded
+    // wasm build would only add its worker start-up and memory
+    if (name === 'wasm' && opts.threads !== undefined && opts.threads > 1 && nativeConv() === null) {
       if (isNode()) {
         // tfjs disables the threaded wasm build in Node; this Node-only adapter re-enables it
         const adapter = './node/wasm-threads.js';
