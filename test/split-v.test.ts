@@ -43,3 +43,46 @@ function slicePieces(x: tf.Tensor, splits: number | number[], axis: number): tf.
     return tf.slice(x, begin, size);
   });
 }
+
+describe('adv2 Concat kernel (wasm) and copyRuns', () => {
+  it.each([
+    [[[2, 5, 6, 3], [2, 5, 6, 4], [2, 5, 6, 1]], 3],
+    [[[2, 3, 4], [2, 1, 4]], 1],
+    [[[3, 70], [3, 2]], -1],
+    [[[1, 2], [4, 2]], 0],
+  ] as const)('shapes %j on axis %i match the cpu backend, for float32 and int32', async (shapes, axis) => {
+    const make = (dtype: 'float32' | 'int32'): tf.Tensor[] => shapes.map((s, i) =>
+      dtype === 'float32' ? tf.randomUniform(s as unknown as number[], -1, 1, 'float32', 10 + i) : tf.randomUniform(s as unknown as number[], 0, 100, 'int32', 10 + i));
+    for (const dtype of ['float32', 'int32'] as const) {
+      await useBackend('cpu');
+      const ref = tf.tidy(() => Array.from(tf.concat(make(dtype), axis).dataSync()));
+      await useBackend('wasm');
+      const pieces = make(dtype);
+      const got = tf.concat(pieces, axis);
+      expect(got.dtype).toBe(dtype);
+      expect(Array.from(got.dataSync())).toEqual(ref);
+      await expectNoLeak(() => tf.tidy(() => { tf.concat(pieces, axis).dataSync(); }));
+      tf.dispose([...pieces, got]);
+    }
+  });
+
+  it('copyRuns copies strided runs between separate arrays and within one buffer', async () => {
+    const { copyRuns } = await import('../src/engine/kernels/io.js');
+    for (const len of [3, 80]) {
+      const src = Float32Array.from({ length: 4 * 100 }, (_, i) => i);
+      const dst = new Float32Array(4 * 90);
+      copyRuns(src, 5, 100, dst, 2, 90, 4, len);
+      for (let r = 0; r < 4; r++) {
+        for (let e = 0; e < len; e++) expect(dst[2 + r * 90 + e]).toBe(5 + r * 100 + e);
+        expect(dst[2 + r * 90 + len]).toBe(0);
+      }
+      // two views of one buffer (as on the wasm heap)
+      const heap = new Float32Array(1000);
+      heap.set(src.subarray(0, 400), 0);
+      const a = new Float32Array(heap.buffer, 0, 400);
+      const b = new Float32Array(heap.buffer, 500 * 4, 360);
+      copyRuns(a, 5, 100, b, 2, 90, 4, len);
+      expect(Array.from(b)).toEqual(Array.from(dst));
+    }
+  });
+});

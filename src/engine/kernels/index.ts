@@ -1,7 +1,7 @@
 /**
  * adv2's replacement kernels, registered over the stock tfjs ones where those are missing
  * (wasm has no Conv2DBackpropFilter and no UnsortedSegmentSum) or slow (Conv2DBackpropInput on
- * wasm and cpu, Conv2DBackpropFilter and UnsortedSegmentSum on cpu, Identity on wasm, and Conv2D
+ * wasm and cpu, Conv2DBackpropFilter and UnsortedSegmentSum on cpu, Identity and Concat on wasm, and Conv2D
  * on wasm when the native addon is loaded). Registration is by backend
  * name, so it may run before the backend initialises; it is idempotent.
  *
@@ -22,6 +22,7 @@ import { makeUnsortedSegmentSumKernel } from './unsorted-segment-sum.js';
 import { makeSplitVKernel } from './split-v.js';
 import { makeNativeConv2DKernel, nativeConv } from './native-conv.js';
 import { makeSharedIdentityKernel } from './identity.js';
+import { makeConcatKernel } from './concat.js';
 import { clearFilterCaches } from './filter-cache.js';
 
 export { filterCacheStats } from './filter-cache.js';
@@ -37,6 +38,7 @@ const REPLACEMENTS: { kernelName: string; backends: readonly string[]; make: Fac
   { kernelName: tf.UnsortedSegmentSum, backends: ['wasm', 'cpu'], make: makeUnsortedSegmentSumKernel },
   { kernelName: tf.SplitV, backends: ['wasm'], make: makeSplitVKernel },
   { kernelName: tf.Identity, backends: ['wasm'], make: makeSharedIdentityKernel },
+  { kernelName: tf.Concat, backends: ['wasm'], make: makeConcatKernel },
 ];
 
 export const ADV2_KERNEL_NAMES: readonly string[] = REPLACEMENTS.map((r) => r.kernelName);

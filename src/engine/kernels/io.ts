@@ -118,3 +118,34 @@ export function nchwToNhwc(src: Float, n: number, c: number, h: number, w: numbe
     }
   }
 }
+
+/**
+ * Copy `rows` runs of `len` values: run r goes from src[srcStart + r*srcStride] to
+ * dst[dstStart + r*dstStride]. Views into the same buffer (the wasm heap) copy with
+ * `copyWithin` on one whole-buffer view, which is a memmove without a subarray per run; other
+ * arrays copy short runs element by element and long ones with set().
+ */
+export function copyRuns(
+  src: tf.TypedArray, srcStart: number, srcStride: number,
+  dst: tf.TypedArray, dstStart: number, dstStride: number,
+  rows: number, len: number,
+): void {
+  if (len === 0 || rows === 0) return;
+  if (src.buffer === dst.buffer && src.BYTES_PER_ELEMENT === dst.BYTES_PER_ELEMENT && src.constructor === dst.constructor) {
+    const Ctor = src.constructor as new (b: ArrayBufferLike) => tf.TypedArray;
+    const whole = new Ctor(src.buffer);
+    const s0 = src.byteOffset / src.BYTES_PER_ELEMENT + srcStart;
+    const d0 = dst.byteOffset / dst.BYTES_PER_ELEMENT + dstStart;
+    for (let r = 0; r < rows; r++) whole.copyWithin(d0 + r * dstStride, s0 + r * srcStride, s0 + r * srcStride + len);
+    return;
+  }
+  if (len >= 64) {
+    for (let r = 0; r < rows; r++) dst.set(src.subarray(srcStart + r * srcStride, srcStart + r * srcStride + len), dstStart + r * dstStride);
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    let s = srcStart + r * srcStride;
+    let d = dstStart + r * dstStride;
+    for (let e = 0; e < len; e++) dst[d++] = src[s++]!;
+  }
+}
