@@ -44,8 +44,11 @@ double callsOneDnn = 0, callsBlas = 0;
 // false: every call takes the BLAS path (tests of that path, comparisons)
 bool preferOneDnn = true;
 
-// Rows [r0, r0 + count) of the im2col matrix: one row per output pixel, kh*kw*ci columns.
-void im2col(const Conv &g, const float *x, long r0, long count, float *out) {
+// Visit every (column-matrix row r in [r0, r0 + count), filter tap) pair: `visit(column, pixel)`
+// gets the tap's ci-wide slot in that row and the offset of the input pixel it reads, or -1 where
+// the tap falls in the padding.
+template <class Visit>
+void forEachTap(const Conv &g, long r0, long count, Visit visit) {
   const long k = g.k();
   for (long r = 0; r < count; r++) {
     long pix = r0 + r;
@@ -53,22 +56,46 @@ void im2col(const Conv &g, const float *x, long r0, long count, float *out) {
     pix /= g.ow;
     const int oh = static_cast<int>(pix % g.oh);
     const int b = static_cast<int>(pix / g.oh);
-    float *dst = out + r * k;
+    long column = r * k;
     for (int i = 0; i < g.kh; i++) {
       const int ih = oh * g.sh - g.top + i * g.dh;
-      for (int j = 0; j < g.kw; j++, dst += g.ci) {
+      for (int j = 0; j < g.kw; j++, column += g.ci) {
         const int iw = ow * g.sw - g.left + j * g.dw;
-        if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) {
-          std::memset(dst, 0, sizeof(float) * g.ci);
-        } else {
-          std::memcpy(dst, x + ((static_cast<long>(b) * g.h + ih) * g.w + iw) * g.ci, sizeof(float) * g.ci);
-        }
+        const bool inside = ih >= 0 && ih < g.h && iw >= 0 && iw < g.w;
+        visit(column, inside ? ((static_cast<long>(b) * g.h + ih) * g.w + iw) * g.ci : -1L);
       }
     }
   }
 }
 
-long chunkRows(const Conv &g) { return std::max(1L, std::min(g.rows(), kColsBudget / std::max(1L, g.k()))); }
+// Rows [r0, r0 + count) of the im2col matrix: one row per output pixel, kh*kw*ci columns.
+void im2col(const Conv &g, const float *x, long r0, long count, float *out) {
+  forEachTap(g, r0, count, [&](long column, long pixel) {
+    if (pixel < 0) std::memset(out + column, 0, sizeof(float) * g.ci);
+    else std::memcpy(out + column, x + pixel, sizeof(float) * g.ci);
+  });
+}
+
+// Scatter-add rows [r0, r0 + count) of a column matrix back onto the image (the adjoint of im2col).
+void col2imAdd(const Conv &g, const float *in, long r0, long count, float *x) {
+  forEachTap(g, r0, count, [&](long column, long pixel) {
+    if (pixel < 0) return;
+    for (int c = 0; c < g.ci; c++) x[pixel + c] += in[column + c];
+  });
+}
+
+// The column matrix in chunks of whole rows (at most kColsBudget floats): fn(r0, count, cols)
+// per chunk, with cols holding im2col(x) for those rows when x is given (scratch otherwise).
+template <class Fn>
+void inColumnChunks(const Conv &g, const float *x, Fn fn) {
+  const long chunk = std::max(1L, std::min(g.rows(), kColsBudget / std::max(1L, g.k())));
+  cols.resize(chunk * g.k());
+  for (long r0 = 0; r0 < g.rows(); r0 += chunk) {
+    const long count = std::min(chunk, g.rows() - r0);
+    if (x != nullptr) im2col(g, x, r0, count, cols.data());
+    fn(r0, count, cols.data());
+  }
+}
 
 // y[rows, co] = cols(x)[rows, k] . w[k, co]
 void conv2d(const Conv &g, const float *x, const float *w, float *y) {
@@ -77,14 +104,9 @@ void conv2d(const Conv &g, const float *x, const float *w, float *y) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.rows(), g.co, k, 1.0f, x, k, w, g.co, 0.0f, y, g.co);
     return;
   }
-  const long chunk = chunkRows(g);
-  cols.resize(chunk * k);
-  for (long r0 = 0; r0 < g.rows(); r0 += chunk) {
-    const long count = std::min(chunk, g.rows() - r0);
-    im2col(g, x, r0, count, cols.data());
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, count, g.co, k, 1.0f, cols.data(), k, w, g.co, 0.0f,
-                y + r0 * g.co, g.co);
-  }
+  inColumnChunks(g, x, [&](long r0, long count, float *c) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, count, g.co, k, 1.0f, c, k, w, g.co, 0.0f, y + r0 * g.co, g.co);
+  });
 }
 
 // dw[k, co] = cols(x)[rows, k]^T . dy[rows, co]
@@ -94,36 +116,10 @@ void conv2dFilterGrad(const Conv &g, const float *x, const float *dy, float *dw)
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, g.co, g.rows(), 1.0f, x, k, dy, g.co, 0.0f, dw, g.co);
     return;
   }
-  const long chunk = chunkRows(g);
-  cols.resize(chunk * k);
-  for (long r0 = 0; r0 < g.rows(); r0 += chunk) {
-    const long count = std::min(chunk, g.rows() - r0);
-    im2col(g, x, r0, count, cols.data());
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, g.co, count, 1.0f, cols.data(), k, dy + r0 * g.co, g.co,
+  inColumnChunks(g, x, [&](long r0, long count, float *c) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, g.co, count, 1.0f, c, k, dy + r0 * g.co, g.co,
                 r0 == 0 ? 0.0f : 1.0f, dw, g.co);
-  }
-}
-
-// Scatter-add rows [r0, r0 + count) of a column matrix back onto the image (the adjoint of im2col).
-void col2imAdd(const Conv &g, const float *in, long r0, long count, float *x) {
-  const long k = g.k();
-  for (long r = 0; r < count; r++) {
-    long pix = r0 + r;
-    const int ow = static_cast<int>(pix % g.ow);
-    pix /= g.ow;
-    const int oh = static_cast<int>(pix % g.oh);
-    const int b = static_cast<int>(pix / g.oh);
-    const float *src = in + r * k;
-    for (int i = 0; i < g.kh; i++) {
-      const int ih = oh * g.sh - g.top + i * g.dh;
-      for (int j = 0; j < g.kw; j++, src += g.ci) {
-        const int iw = ow * g.sw - g.left + j * g.dw;
-        if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) continue;
-        float *dst = x + ((static_cast<long>(b) * g.h + ih) * g.w + iw) * g.ci;
-        for (int c = 0; c < g.ci; c++) dst[c] += src[c];
-      }
-    }
-  }
+  });
 }
 
 // dx = col2im(dy[rows, co] . w[k, co]^T)
@@ -134,14 +130,10 @@ void conv2dInputGrad(const Conv &g, const float *dy, const float *w, float *dx) 
     return;
   }
   std::memset(dx, 0, sizeof(float) * static_cast<size_t>(g.n) * g.h * g.w * g.ci);
-  const long chunk = chunkRows(g);
-  cols.resize(chunk * k);
-  for (long r0 = 0; r0 < g.rows(); r0 += chunk) {
-    const long count = std::min(chunk, g.rows() - r0);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, count, k, g.co, 1.0f, dy + r0 * g.co, g.co, w, g.co, 0.0f,
-                cols.data(), k);
-    col2imAdd(g, cols.data(), r0, count, dx);
-  }
+  inColumnChunks(g, nullptr, [&](long r0, long count, float *c) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, count, k, g.co, 1.0f, dy + r0 * g.co, g.co, w, g.co, 0.0f, c, k);
+    col2imAdd(g, c, r0, count, dx);
+  });
 }
 
 #ifdef ADV2_WITH_DNNL
@@ -186,6 +178,14 @@ dnnl::convolution_forward::primitive_desc forwardPd(const Descs &d, dnnl::prop_k
   return dnnl::convolution_forward::primitive_desc(cd, cpu());
 }
 
+// backward_data and backward_weights share the descriptor's signature, and take the forward as a hint
+template <class Primitive>
+typename Primitive::primitive_desc backwardPd(const Descs &d) {
+  auto hint = forwardPd(d, dnnl::prop_kind::forward_training);
+  typename Primitive::desc cd(dnnl::algorithm::convolution_direct, d.x, d.w, d.y, d.strides, d.dilates, d.padL, d.padR);
+  return typename Primitive::primitive_desc(cd, cpu(), hint);
+}
+
 // A filter in tfjs's layout, reordered into the layout a primitive wants.
 struct FilterIn {
   memory::desc want;
@@ -208,14 +208,10 @@ struct FilterIn {
   }
 };
 
-struct Forward {
+// Forward and backward-data: one activation in, the filter, one activation out.
+struct WithFilter {
   Descs d;
-  dnnl::convolution_forward prim;
-  FilterIn w;
-};
-struct InputGrad {
-  Descs d;
-  dnnl::convolution_backward_data prim;
+  dnnl::primitive prim;
   FilterIn w;
 };
 struct FilterGrad {
@@ -232,8 +228,8 @@ Key key(const Conv &g, int kind) {
 }
 
 // null entries: geometries oneDNN refused (they go to the BLAS path from then on)
-std::map<Key, std::unique_ptr<Forward>> forwards;
-std::map<Key, std::unique_ptr<InputGrad>> inputGrads;
+std::map<Key, std::unique_ptr<WithFilter>> forwards;
+std::map<Key, std::unique_ptr<WithFilter>> inputGrads;
 std::map<Key, std::unique_ptr<FilterGrad>> filterGrads;
 
 template <class T, class Make>
@@ -249,53 +245,49 @@ T *lookup(std::map<Key, std::unique_ptr<T>> &cache, const Key &k, Make make) {
   return cache.emplace(k, std::move(entry)).first->second.get();
 }
 
-bool conv2d(const Conv &g, const float *x, const float *w, float *y) {
-  Forward *f = lookup(forwards, key(g, 0), [&] {
-    auto e = std::make_unique<Forward>();
-    e->d = descs(g);
-    auto pd = forwardPd(e->d, dnnl::prop_kind::forward_inference);
-    e->prim = dnnl::convolution_forward(pd);
-    e->w.init(e->d.wUser, pd.weights_desc());
-    return e;
-  });
-  if (f == nullptr) return false;
-  memory wm = f->w.get(f->d.wUser, const_cast<float *>(w));
-  f->prim.execute(queue(), {{DNNL_ARG_SRC, memory(f->d.x, cpu(), const_cast<float *>(x))},
+template <class Primitive>
+std::unique_ptr<WithFilter> withFilter(const Descs &d, const typename Primitive::primitive_desc &pd) {
+  auto e = std::make_unique<WithFilter>();
+  e->d = d;
+  e->prim = Primitive(pd);
+  e->w.init(d.wUser, pd.weights_desc());
+  return e;
+}
+
+// forward: x -> y; backward data: dy -> dx
+bool runWithFilter(WithFilter *e, bool forward, const float *in, const float *w, float *out) {
+  if (e == nullptr) return false;
+  memory wm = e->w.get(e->d.wUser, const_cast<float *>(w));
+  const memory::desc &inDesc = forward ? e->d.x : e->d.y;
+  const memory::desc &outDesc = forward ? e->d.y : e->d.x;
+  e->prim.execute(queue(), {{forward ? DNNL_ARG_SRC : DNNL_ARG_DIFF_DST, memory(inDesc, cpu(), const_cast<float *>(in))},
                             {DNNL_ARG_WEIGHTS, wm},
-                            {DNNL_ARG_DST, memory(f->d.y, cpu(), y)}});
+                            {forward ? DNNL_ARG_DST : DNNL_ARG_DIFF_SRC, memory(outDesc, cpu(), out)}});
   queue().wait();
   return true;
 }
 
-bool inputGrad(const Conv &g, const float *dy, const float *w, float *dx) {
-  InputGrad *b = lookup(inputGrads, key(g, 1), [&] {
-    auto e = std::make_unique<InputGrad>();
-    e->d = descs(g);
-    auto hint = forwardPd(e->d, dnnl::prop_kind::forward_training);
-    dnnl::convolution_backward_data::desc cd(dnnl::algorithm::convolution_direct, e->d.x, e->d.w, e->d.y, e->d.strides,
-                                             e->d.dilates, e->d.padL, e->d.padR);
-    dnnl::convolution_backward_data::primitive_desc pd(cd, cpu(), hint);
-    e->prim = dnnl::convolution_backward_data(pd);
-    e->w.init(e->d.wUser, pd.weights_desc());
-    return e;
+bool conv2d(const Conv &g, const float *x, const float *w, float *y) {
+  WithFilter *e = lookup(forwards, key(g, 0), [&] {
+    const Descs d = descs(g);
+    return withFilter<dnnl::convolution_forward>(d, forwardPd(d, dnnl::prop_kind::forward_inference));
   });
-  if (b == nullptr) return false;
-  memory wm = b->w.get(b->d.wUser, const_cast<float *>(w));
-  b->prim.execute(queue(), {{DNNL_ARG_DIFF_DST, memory(b->d.y, cpu(), const_cast<float *>(dy))},
-                            {DNNL_ARG_WEIGHTS, wm},
-                            {DNNL_ARG_DIFF_SRC, memory(b->d.x, cpu(), dx)}});
-  queue().wait();
-  return true;
+  return runWithFilter(e, true, x, w, y);
+}
+
+bool inputGrad(const Conv &g, const float *dy, const float *w, float *dx) {
+  WithFilter *e = lookup(inputGrads, key(g, 1), [&] {
+    const Descs d = descs(g);
+    return withFilter<dnnl::convolution_backward_data>(d, backwardPd<dnnl::convolution_backward_data>(d));
+  });
+  return runWithFilter(e, false, dy, w, dx);
 }
 
 bool filterGrad(const Conv &g, const float *x, const float *dy, float *dw) {
   FilterGrad *b = lookup(filterGrads, key(g, 2), [&] {
     auto e = std::make_unique<FilterGrad>();
     e->d = descs(g);
-    auto hint = forwardPd(e->d, dnnl::prop_kind::forward_training);
-    dnnl::convolution_backward_weights::desc cd(dnnl::algorithm::convolution_direct, e->d.x, e->d.w, e->d.y, e->d.strides,
-                                                e->d.dilates, e->d.padL, e->d.padR);
-    dnnl::convolution_backward_weights::primitive_desc pd(cd, cpu(), hint);
+    auto pd = backwardPd<dnnl::convolution_backward_weights>(e->d);
     e->prim = dnnl::convolution_backward_weights(pd);
     e->reorder = pd.diff_weights_desc() != e->d.wUser;
     if (e->reorder) {
