@@ -130,7 +130,8 @@ async function main(): Promise<void> {
   for (const backend of o.backends.split(',')) {
     const info = await selectBackend({ backend });
     if (o.stock) unregisterAdv2Kernels(); else registerAdv2Kernels();
-    process.stderr.write(`bench: backend ${info.name}, ${info.threads} thread(s)${info.simd ? ', SIMD' : ''}, ${o.stock ? 'stock' : 'adv2'} kernels\n`);
+    const native = info.native === undefined ? '' : 'config' in info.native ? `, native convolutions (${info.native.config}, ${info.native.threads} thread(s))` : `, native convolutions off (${info.native.off})`;
+    process.stderr.write(`bench: backend ${info.name}, ${info.threads} thread(s)${info.simd ? ', SIMD' : ''}, ${o.stock ? 'stock' : 'adv2'} kernels${native}\n`);
     for (const net of nets) {
       let model: Classifier;
       try {

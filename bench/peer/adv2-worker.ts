@@ -35,7 +35,7 @@ const threads = Number(process.env['ADV2_PEER_THREADS'] ?? '1');
 const info = await selectBackend({ backend: 'wasm', ...(threads > 1 ? { threads } : {}) });
 const active = ADV2_KERNEL_NAMES.filter((k) => adv2KernelActive(k, 'wasm'));
 // one line the orchestrator (peer3.py) reads back from this worker's stderr log
-process.stderr.write(`adv2-worker: ${JSON.stringify({ backend: info.name, threads: info.threads, simd: info.simd, kernels: active })}\n`);
+process.stderr.write(`adv2-worker: ${JSON.stringify({ backend: info.name, threads: info.threads, simd: info.simd, kernels: active, native: info.native ?? null })}\n`);
 if (info.name !== 'wasm' || !adv2KernelActive('Conv2DBackpropInput', 'wasm')) {
   process.stderr.write('adv2-worker: adv2 kernels are not active on wasm, refusing to run\n');
   process.exit(2);

@@ -184,7 +184,10 @@ def render(r, sides):
         j = r["tfjs_info"][s]
         L.append(f"{s}: tfjs {j['tfjs']} backend {j['backend']} (SIMD {j['simd']}, threads {j['threads']}), Node {j['node']}.")
     a = r.get("adv2_worker", {})
-    L += [f"adv2 kernels active on wasm: {', '.join(a.get('kernels', [])) or 'NONE'}; adv2 at {r['adv2_git']}.", "",
+    native = a.get("native") or {}
+    native_text = (f"native convolutions: {native['config']}, {native['threads']} thread(s)" if "config" in native
+                   else f"native convolutions off ({native.get('off', 'not reported')})")
+    L += [f"adv2 kernels active on wasm: {', '.join(a.get('kernels', [])) or 'NONE'}; {native_text}; adv2 at {r['adv2_git']}.", "",
           f"Each time is the median over {r['rounds']} interleaved rounds (a torch block, then " +
           ("a stock-tfjs block, then an adv2 block" if "stock" in sides else "an adv2 block") +
           f", each about {r['spec']['block_target_s']:.1f} s or one call) of the mean ms per call in the block.", ""]
