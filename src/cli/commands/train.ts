@@ -136,6 +136,12 @@ the same command resumes from it. Example:
     });
 }
 
+/** the card's note on the native convolution addon the run used, if any */
+function nativeNote(native: unknown): string {
+  const n = native as { config?: string; threads?: number } | null | undefined;
+  return n?.config !== undefined ? `, native convolutions: ${n.config} (${n.threads ?? 1} thread(s))` : '';
+}
+
 function modelCardMarkdown(card: Classifier['card'], arch: ArchConfig): string {
   const hist = (card['history'] as TrainOptions[] | undefined) ?? [];
   return `# Model card: ${card.name}
@@ -148,7 +154,7 @@ function modelCardMarkdown(card: Classifier['card'], arch: ArchConfig): string {
 | test accuracy | ${((card.testAccuracy ?? 0) * 100).toFixed(2)}% (${card.testSet}) |
 | training time | ${card.trainingSeconds} s (${card.epochs} epochs) |
 | seed | ${card.seed} |
-| backend | ${card.backend} (${String(card['threads'])} thread(s)) |
+| backend | ${card.backend} (${String(card['threads'])} thread(s))${nativeNote(card['nativeConv'])} |
 | adv2 / tfjs | ${String(card['adv2Version'])} / ${String(card['tfjsVersion'])} |
 | trained | ${String(card['date'])} |
 
