@@ -24,8 +24,8 @@ export interface BackendInfo {
   /** backends tried before this one, with the reason each was skipped */
   skipped: { name: string; reason: string }[];
   /**
-   * wasm in Node: the native convolution addon running Conv2D and its filter gradient (BLAS
-   * build, threads), or why it is off; absent on other backends and in the browser
+   * wasm in Node: the native convolution addon running Conv2D and both its gradients (its
+   * libraries and threads), or why it is off; absent on other backends and in the browser
    */
   native?: { config: string; threads: number } | { off: string };
 }

@@ -1,13 +1,13 @@
 /**
- * Optional native convolution for the wasm backend in Node (adv2's N-API addon: im2col/col2im +
- * BLAS SGEMM on the tensors' own memory in the wasm heap, zero copy) for Conv2D, its input
- * gradient and its filter gradient. tfjs-wasm's XNNPACK Conv2D is
- * 128-bit SIMD without FMA; on an AVX2/AVX-512 CPU a native GEMM is several times faster, and
- * Conv2D is most of every forward and (through adv2's Conv2DBackpropInput, which runs forward
- * convolutions) every backward pass.
+ * Optional native convolutions for the wasm backend in Node: adv2's N-API addon
+ * (native/adv2_native.cc) runs Conv2D, its input gradient and its filter gradient on the tensors'
+ * own memory in the wasm heap (zero copy), through oneDNN primitives (the CPU library PyTorch
+ * uses: JIT kernels for the CPU's widest SIMD) or, without oneDNN, im2col/col2im + OpenBLAS SGEMM.
+ * tfjs-wasm's XNNPACK Conv2D is 128-bit SIMD without FMA, and convolutions are most of every
+ * forward and backward pass.
  *
  * This file is platform-neutral: the Node-only loader (../node/native.ts) hands the addon in
- * through `useNativeConv`. Without an addon nothing here is registered.
+ * through `setNativeConv`. Without an addon nothing here is registered.
  */
 import * as tf from '@tensorflow/tfjs';
 import { KernelIO } from './io.js';

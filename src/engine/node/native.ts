@@ -1,8 +1,9 @@
 /**
  * Node-only loader of adv2's optional native convolution addon (native/adv2_native.cc, built by
- * `npm run build:native` into build/adv2-native.node; needs g++ and the Debian package
- * libopenblas-dev). When it loads, the wasm backend's Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter run as
- * native im2col/col2im + OpenBLAS SGEMM on the tensors in the wasm heap (kernels/native-conv.ts).
+ * `npm run build:native` into build/adv2-native.node; needs g++ and the Debian packages
+ * libopenblas-dev and, for the fast path, libdnnl-dev). When it loads, the wasm backend's Conv2D,
+ * Conv2DBackpropInput and Conv2DBackpropFilter run natively on the tensors in the wasm heap
+ * (kernels/native-conv.ts).
  *
  * ADV2_NATIVE=0 keeps wasm's own kernels; ADV2_NATIVE_PATH names another addon file.
  */
