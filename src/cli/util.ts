@@ -39,6 +39,12 @@ export async function setupBackend(cmd: Command): Promise<BackendInfo> {
   return info;
 }
 
+/** A model card's note on the native convolution addon a run used (`runRecord`'s nativeConv), if any. */
+export function cardNativeNote(native: unknown): string {
+  const n = native as { config?: string; threads?: number } | null | undefined;
+  return n?.config !== undefined ? `, native convolutions: ${n.config} (${n.threads ?? 1} thread(s))` : '';
+}
+
 /** One line on the native convolution addon: its BLAS and threads, or why it is off. */
 export function nativeSummary(info: BackendInfo): string {
   if (info.native === undefined) return `not used on ${info.name}`;

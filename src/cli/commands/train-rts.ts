@@ -12,7 +12,7 @@ import type { Classifier } from '../../models/classifier.js';
 import { loadModel } from '../../models/node/zoo-loader.js';
 import { ZOO } from '../../models/zoo.js';
 import { fixtureDataset, fixtureFor } from '../inputs.js';
-import { UsageError, parseFloatOption, parseIntOption, printJson, progressBar, runRecord, setupBackend, prepareOutDir } from '../util.js';
+import { UsageError, cardNativeNote, parseFloatOption, parseIntOption, printJson, progressBar, runRecord, setupBackend, prepareOutDir } from '../util.js';
 import { asTrainData, datasetForTraining } from './train.js';
 
 interface TrainRtsCliOptions {
@@ -182,7 +182,7 @@ architecture and src/interpreters/rts/objective.ts for the objective.
 | parameters | ${String(c['parameters'])} (${((c['sizeBytes'] as number) / 1024).toFixed(0)} KiB) |
 | training time | ${String(c['trainingSeconds'])} s, ${o.steps} steps (phase 1 ${o.selectorSteps}), batch ${o.batchSize} |
 | seed | ${String(c['seed'])} |
-| backend | ${String(c['backend'])} (${String(c['threads'])} thread(s)) |
+| backend | ${String(c['backend'])} (${String(c['threads'])} thread(s))${cardNativeNote(c['nativeConv'])} |
 | adv2 / tfjs | ${String(c['adv2Version'])} / ${String(c['tfjsVersion'])} |
 | trained | ${String(c['date'])} |
 

@@ -11,7 +11,7 @@ import { loadCheckpoint, saveCheckpoint } from '../../models/node/checkpoint.js'
 import { saveModelDir, writeAtomic } from '../../models/node/files.js';
 import { DEFAULT_TRAIN_OPTIONS, type TrainData, type TrainOptions, freshTrainState, train } from '../../models/train.js';
 import { FASHION_MNIST_PREPROCESS, PLACED_PREPROCESS, ZOO } from '../../models/zoo.js';
-import { parseFloatOption, parseIntOption, printJson, progressBar, runRecord, setupBackend, prepareOutDir } from '../util.js';
+import { cardNativeNote, parseFloatOption, parseIntOption, printJson, progressBar, runRecord, setupBackend, prepareOutDir } from '../util.js';
 
 type DataKind = 'fashion-mnist' | 'fashion-mnist-placed';
 
@@ -136,12 +136,6 @@ the same command resumes from it. Example:
     });
 }
 
-/** the card's note on the native convolution addon the run used, if any */
-function nativeNote(native: unknown): string {
-  const n = native as { config?: string; threads?: number } | null | undefined;
-  return n?.config !== undefined ? `, native convolutions: ${n.config} (${n.threads ?? 1} thread(s))` : '';
-}
-
 function modelCardMarkdown(card: Classifier['card'], arch: ArchConfig): string {
   const hist = (card['history'] as TrainOptions[] | undefined) ?? [];
   return `# Model card: ${card.name}
@@ -154,7 +148,7 @@ function modelCardMarkdown(card: Classifier['card'], arch: ArchConfig): string {
 | test accuracy | ${((card.testAccuracy ?? 0) * 100).toFixed(2)}% (${card.testSet}) |
 | training time | ${card.trainingSeconds} s (${card.epochs} epochs) |
 | seed | ${card.seed} |
-| backend | ${card.backend} (${String(card['threads'])} thread(s))${nativeNote(card['nativeConv'])} |
+| backend | ${card.backend} (${String(card['threads'])} thread(s))${cardNativeNote(card['nativeConv'])} |
 | adv2 / tfjs | ${String(card['adv2Version'])} / ${String(card['tfjsVersion'])} |
 | trained | ${String(card['date'])} |
 
