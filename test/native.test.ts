@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,5 +68,14 @@ describe('native convolution addon loader', () => {
       expect(() => r.addon.conv2dInputGrad(g, new Float32Array(48), w, new Float32Array(31))).toThrow(/sizes do not match/);
     }
     r.addon.useOneDnn(true);
+  });
+
+  it('adv2 --no-native info reports it off, and adv2 info reports what runs', () => {
+    const info = (args: string[]): { native: { off?: string; config?: string } } => JSON.parse(execFileSync(
+      process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, 'info', '--json'], { encoding: 'utf8', env: { ...process.env, ADV2_BACKEND: 'wasm' } })) as { native: { off?: string; config?: string } };
+    expect(info(['--no-native']).native.off).toBe('turned off by the caller');
+    const on = info([]).native;
+    if (loadNativeConv().addon !== null) expect(on.config).toMatch(/OpenBLAS/);
+    else expect(on.off).toMatch(/not built|failed to load|disabled/);
   });
 });
