@@ -10,7 +10,7 @@ optional=0
 
 skip() {
   if (( optional )); then
-    echo "adv2: native addon not built ($1); the wasm backend uses its own convolution kernels. See the README, "Faster, optional"." >&2
+    echo "adv2: native addon not built ($1); the wasm backend uses its own convolution kernels. See the README, 'Faster, optional'." >&2
     exit 0
   fi
   echo "adv2: cannot build the native addon: $1" >&2
