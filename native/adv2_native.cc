@@ -1,7 +1,9 @@
 // adv2's optional native accelerator for Node: the convolution kernels of the tfjs wasm backend
-// (NHWC Conv2D, its input gradient and its filter gradient) as im2col/col2im + OpenBLAS SGEMM on the tensors' own memory
-// in the wasm heap (zero copy). Loaded by src/engine/node/native.ts; built by
-// scripts/build-native.sh. Everything else stays in wasm.
+// (NHWC Conv2D, its input gradient and its filter gradient) on the tensors' own memory in the
+// wasm heap (zero copy). With oneDNN (ADV2_WITH_DNNL) they run as oneDNN convolution primitives
+// (the library PyTorch uses on CPUs), with the filter reordered into oneDNN's blocked layout;
+// otherwise, and for any geometry oneDNN refuses, as im2col/col2im + OpenBLAS SGEMM.
+// Loaded by src/engine/node/native.ts; built by scripts/build-native.sh. Everything else stays in wasm.
 #include <node_api.h>
 #include <cblas.h>
 #include <algorithm>
@@ -188,19 +190,19 @@ typename Primitive::primitive_desc backwardPd(const Descs &d) {
 
 // A filter in tfjs's layout, reordered into the layout a primitive wants.
 struct FilterIn {
-  memory::desc want;
+  memory::desc user;
   bool reorder = false;
   dnnl::reorder prim;
   memory blocked;
-  void init(const memory::desc &user, const memory::desc &wanted) {
-    want = wanted;
+  void init(const memory::desc &userDesc, const memory::desc &wanted) {
+    user = userDesc;
     reorder = wanted != user;
     if (reorder) {
       blocked = memory(wanted, cpu());
       prim = dnnl::reorder(memory(user, cpu(), nullptr), blocked);
     }
   }
-  memory get(const memory::desc &user, float *w) {
+  memory get(float *w) {
     memory src(user, cpu(), w);
     if (!reorder) return src;
     prim.execute(queue(), src, blocked);
@@ -257,7 +259,7 @@ std::unique_ptr<WithFilter> withFilter(const Descs &d, const typename Primitive:
 // forward: x -> y; backward data: dy -> dx
 bool runWithFilter(WithFilter *e, bool forward, const float *in, const float *w, float *out) {
   if (e == nullptr) return false;
-  memory wm = e->w.get(e->d.wUser, const_cast<float *>(w));
+  memory wm = e->w.get(const_cast<float *>(w));
   const memory::desc &inDesc = forward ? e->d.x : e->d.y;
   const memory::desc &outDesc = forward ? e->d.y : e->d.x;
   e->prim.execute(queue(), {{forward ? DNNL_ARG_SRC : DNNL_ARG_DIFF_DST, memory(inDesc, cpu(), const_cast<float *>(in))},
@@ -313,25 +315,26 @@ napi_value throwError(napi_env env, const char *message) {
   return nullptr;
 }
 
-bool floatArray(napi_env env, napi_value v, float **data, size_t *length) {
+// The data and length of `v` if it is a typed array of `want`'s type.
+bool typedArray(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
   bool is = false;
   if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
   napi_typedarray_type type;
+  if (napi_get_typedarray_info(env, v, &type, length, data, nullptr, nullptr) != napi_ok) return false;
+  return type == want;
+}
+
+bool floatArray(napi_env env, napi_value v, float **data, size_t *length) {
   void *raw = nullptr;
-  if (napi_get_typedarray_info(env, v, &type, length, &raw, nullptr, nullptr) != napi_ok) return false;
-  if (type != napi_float32_array) return false;
+  if (!typedArray(env, v, napi_float32_array, &raw, length)) return false;
   *data = static_cast<float *>(raw);
   return true;
 }
 
 bool geometry(napi_env env, napi_value v, Conv *g) {
-  bool is = false;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
-  napi_typedarray_type type;
-  size_t length = 0;
   void *raw = nullptr;
-  if (napi_get_typedarray_info(env, v, &type, &length, &raw, nullptr, nullptr) != napi_ok) return false;
-  if (type != napi_int32_array || length != kGeometrySize) return false;
+  size_t length = 0;
+  if (!typedArray(env, v, napi_int32_array, &raw, &length) || length != kGeometrySize) return false;
   const int *a = static_cast<const int *>(raw);
   *g = Conv{a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14]};
   const int positive[] = {g->n, g->h, g->w, g->ci, g->oh, g->ow, g->co, g->kh, g->kw, g->sh, g->sw, g->dh, g->dw};

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
-import { nativeConv, registerAdv2Kernels } from './kernels/index.js';
+import { nativeConv, registerAdv2Kernels, setNativeConv } from './kernels/index.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu' | 'webgl' | 'webgpu';
 export const KNOWN_BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu', 'webgl', 'webgpu'];
@@ -90,12 +90,12 @@ let current: BackendInfo | null = null;
 /** Node: load (or turn off) the native convolution addon before adv2's kernels are registered. */
 async function setupNative(opts: BackendOptions): Promise<BackendInfo['native']> {
   if (!isNode()) return undefined;
-  const adapter = './node/native.js';
-  const { enableNativeConv, disableNativeConv } = (await import(/* @vite-ignore */ adapter)) as typeof import('./node/native.js');
   if (opts.native === false) {
-    disableNativeConv();
+    setNativeConv(null);
     return { off: 'turned off by the caller' };
   }
+  const adapter = './node/native.js';
+  const { enableNativeConv } = (await import(/* @vite-ignore */ adapter)) as typeof import('./node/native.js');
   const r = enableNativeConv(opts.threads ?? 1);
   return 'reason' in r ? { off: r.reason } : { config: r.config, threads: r.threads };
 }

@@ -18,8 +18,8 @@ export async function useBackend(name: TestBackend): Promise<void> {
  * that throws instead, so a missing addon cannot skip its tests silently.
  */
 export async function useNative(on: boolean, engine: 'onednn' | 'blas' = 'onednn'): Promise<boolean> {
-  const { enableNativeConv, disableNativeConv } = await import('../../src/engine/node/native.js');
-  const { registerAdv2Kernels, nativeConv } = await import('../../src/engine/kernels/index.js');
+  const { enableNativeConv } = await import('../../src/engine/node/native.js');
+  const { registerAdv2Kernels, nativeConv, setNativeConv } = await import('../../src/engine/kernels/index.js');
   let ok = true;
   if (on) {
     const r = enableNativeConv(1);
@@ -35,7 +35,7 @@ export async function useNative(on: boolean, engine: 'onednn' | 'blas' = 'onednn
       }
     }
   } else {
-    disableNativeConv();
+    setNativeConv(null);
   }
   registerAdv2Kernels();
   return ok;

@@ -14,7 +14,7 @@
  * (cpu-conv.ts), written in place into dx.
  */
 import * as tf from '@tensorflow/tfjs';
-import { KernelIO, type Float } from './io.js';
+import { KernelIO, sizeOf, type Float } from './io.js';
 import { cachedFilter, clearFilterCaches, sweepFilterCache, trimFilterCache } from './filter-cache.js';
 import { convValid, padNHWC } from './cpu-conv.js';
 import { nativeInputGrad } from './native-conv.js';
@@ -142,6 +142,12 @@ export function conv2dBackpropInputNHWC(io: KernelIO, a: BackpropInputArgs): tf.
   };
   if (dy.shape.length !== 4 || dy.shape[0] !== g.n || dy.shape[1] !== g.oh || dy.shape[2] !== g.ow || dy.shape[3] !== g.co) return null;
   if (filter.shape[2] !== g.ci) return null;
+  const outShape = [g.n, g.h, g.w, g.ci];
+  // the native addon needs no phases; it takes non-empty tensors only
+  if (g.n * g.oh * g.ow > 0 && sizeOf(outShape) > 0) {
+    const native = nativeInputGrad(io, dy, filter, info);
+    if (native !== null) return native;
+  }
 
   const phasesH = axisPhases(g.h, g.oh, info.filterHeight, g.sh, info.padInfo.top);
   const phasesW = axisPhases(g.w, g.ow, g.kw, g.sw, info.padInfo.left);
@@ -155,10 +161,7 @@ export function conv2dBackpropInputNHWC(io: KernelIO, a: BackpropInputArgs): tf.
       else work.push({ ph, pw });
     }
   }
-  const outShape = [g.n, g.h, g.w, g.ci];
   if (work.length === 0) return io.alloc(outShape, 'float32', true);
-  const native = nativeInputGrad(io, dy, filter, info);
-  if (native !== null) return native;
 
   sweepFilterCache(io);
   try {

@@ -131,7 +131,7 @@ export function copyRuns(
   rows: number, len: number,
 ): void {
   if (len === 0 || rows === 0) return;
-  if (src.buffer === dst.buffer && src.BYTES_PER_ELEMENT === dst.BYTES_PER_ELEMENT && src.constructor === dst.constructor) {
+  if (src.buffer === dst.buffer && src.constructor === dst.constructor) {
     const Ctor = src.constructor as new (b: ArrayBufferLike) => tf.TypedArray;
     const whole = new Ctor(src.buffer);
     const s0 = src.byteOffset / src.BYTES_PER_ELEMENT + srcStart;

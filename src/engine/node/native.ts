@@ -66,8 +66,3 @@ export function enableNativeConv(threads: number): { config: string; threads: nu
   setNativeConv(loaded.addon);
   return { config: loaded.addon.config().trim(), threads: loaded.addon.threads(), path: loaded.path };
 }
-
-/** Back to wasm's own convolution kernels (the caller re-registers adv2's kernels). */
-export function disableNativeConv(): void {
-  setNativeConv(null);
-}
